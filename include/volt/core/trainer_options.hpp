@@ -1,0 +1,110 @@
+#pragma once
+// TrainerOptions: Lightning's Trainer flags, with Lightning's names and defaults, checked
+// when the Trainer is built so a bad value fails before anything runs or is written.
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace volt {
+
+// Lightning's int-or-float flags: an integer is a number of batches, a floating-point value
+// a fraction of the loader (`.limit_train_batches = 10` vs `.limit_train_batches = 0.25`).
+class BatchCount {
+ public:
+  BatchCount(double fraction) noexcept : fraction_(fraction), is_fraction_(true) {}  // NOLINT: implicit by design
+  BatchCount(int count) noexcept : count_(count) {}                                  // NOLINT
+  BatchCount(long count) noexcept : count_(count) {}                                 // NOLINT
+  BatchCount(long long count) noexcept : count_(count) {}                            // NOLINT
+
+  bool is_fraction() const noexcept { return is_fraction_; }
+  double fraction() const noexcept { return fraction_; }
+  std::int64_t count() const noexcept { return count_; }
+
+  // Batches to use from a loader of `available` batches (nullopt: the loader cannot tell).
+  std::int64_t resolve(std::optional<std::int64_t> available, std::string_view flag) const {
+    if (!is_fraction_) return available ? std::min(count_, *available) : count_;
+    if (fraction_ == 1.0) return available ? *available : -1;  // -1: until the loader ends
+    if (!available)
+      throw std::invalid_argument(fmt::format(
+          "volt: {}={} is a fraction, but the loader cannot tell how many batches it has (no size()). "
+          "Give a number of batches instead (e.g. {}=100), or use a sized loader such as "
+          "volt::data::TensorLoader.",
+          flag, fraction_, flag));
+    return static_cast<std::int64_t>(std::floor(fraction_ * static_cast<double>(*available)));
+  }
+
+  std::string str() const { return is_fraction_ ? fmt::format("{}", fraction_) : fmt::format("{}", count_); }
+
+ private:
+  double fraction_ = 1.0;
+  std::int64_t count_ = 0;
+  bool is_fraction_ = false;
+};
+
+struct TrainerOptions {
+  // Run length. max_epochs unset means 1000 when max_steps is -1, as in Lightning.
+  std::optional<std::int64_t> max_epochs{};
+  std::int64_t min_epochs = 0;
+  std::int64_t max_steps = -1;
+  std::int64_t min_steps = 0;
+  // Data limits per loop.
+  BatchCount limit_train_batches = 1.0;
+  BatchCount limit_val_batches = 1.0;
+  BatchCount limit_test_batches = 1.0;
+  BatchCount limit_predict_batches = 1.0;
+  // Validation schedule.
+  BatchCount val_check_interval = 1.0;
+  std::int64_t check_val_every_n_epoch = 1;
+  std::int64_t num_sanity_val_steps = 2;  // -1: the whole validation loader
+  // Evaluation runs under torch::InferenceMode (true) or torch::NoGradGuard (false).
+  bool inference_mode = true;
+  std::filesystem::path default_root_dir = ".";
+
+  std::int64_t resolved_max_epochs() const noexcept {
+    if (max_epochs) return *max_epochs;
+    return max_steps == -1 ? 1000 : -1;
+  }
+
+  // Throws std::invalid_argument naming the first bad option, its value and what is allowed.
+  void validate() const {
+    auto fail = [](std::string_view name, const auto& value, std::string_view allowed) {
+      throw std::invalid_argument(
+          fmt::format("volt: TrainerOptions::{}={} is invalid: {}.", name, value, allowed));
+    };
+    if (max_epochs && *max_epochs < -1) fail("max_epochs", *max_epochs, "use a number >= 0, or -1 for no limit");
+    if (min_epochs < 0) fail("min_epochs", min_epochs, "use a number >= 0");
+    if (max_steps < -1) fail("max_steps", max_steps, "use a number >= 0, or -1 for no limit");
+    if (min_steps < 0) fail("min_steps", min_steps, "use a number >= 0");
+    if (max_epochs && *max_epochs >= 0 && min_epochs > *max_epochs)
+      fail("min_epochs", min_epochs, fmt::format("it must not exceed max_epochs={}", *max_epochs));
+    if (max_steps >= 0 && min_steps > max_steps)
+      fail("min_steps", min_steps, fmt::format("it must not exceed max_steps={}", max_steps));
+    const std::pair<std::string_view, const BatchCount*> limits[] = {
+        {"limit_train_batches", &limit_train_batches},
+        {"limit_val_batches", &limit_val_batches},
+        {"limit_test_batches", &limit_test_batches},
+        {"limit_predict_batches", &limit_predict_batches}};
+    for (const auto& [name, limit] : limits) {
+      if (limit->is_fraction() && !(limit->fraction() >= 0.0 && limit->fraction() <= 1.0))
+        fail(name, limit->str(), "a fraction must be in [0.0, 1.0]; an integer is a number of batches");
+      if (!limit->is_fraction() && limit->count() < 0) fail(name, limit->str(), "a number of batches must be >= 0");
+    }
+    if (val_check_interval.is_fraction() &&
+        !(val_check_interval.fraction() > 0.0 && val_check_interval.fraction() <= 1.0))
+      fail("val_check_interval", val_check_interval.str(),
+           "a fraction of the epoch must be in (0.0, 1.0]; an integer is a number of training batches");
+    if (!val_check_interval.is_fraction() && val_check_interval.count() < 1)
+      fail("val_check_interval", val_check_interval.str(), "a number of training batches must be >= 1");
+    if (check_val_every_n_epoch < 1)
+      fail("check_val_every_n_epoch", check_val_every_n_epoch, "use a number >= 1");
+    if (num_sanity_val_steps < -1)
+      fail("num_sanity_val_steps", num_sanity_val_steps, "use a number >= 0, or -1 for the whole loader");
+  }
+};
+
+}  // namespace volt

@@ -1,0 +1,87 @@
+#pragma once
+// Moving a batch to the device, and finding its size, for the batch shapes loaders produce:
+// a Tensor, torch::data::Example, and std containers of those (vector, array, pair, tuple,
+// optional, map). A tensor already on the device is left alone, so CPU runs pay nothing.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace volt::data {
+
+namespace detail {
+template <class T>
+struct is_tuple_like : std::false_type {};
+template <class... T>
+struct is_tuple_like<std::tuple<T...>> : std::true_type {};
+template <class A, class B>
+struct is_tuple_like<std::pair<A, B>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_map : std::false_type {};
+template <class K, class V, class C, class A>
+struct is_map<std::map<K, V, C, A>> : std::true_type {};
+template <class K, class V, class H, class E, class A>
+struct is_map<std::unordered_map<K, V, H, E, A>> : std::true_type {};
+template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {};
+}  // namespace detail
+
+// Calls fn(tensor) on every tensor inside the batch, in a fixed order (depth first).
+template <class Batch, class Fn>
+void for_each_tensor(Batch& batch, Fn&& fn) {
+  using B = std::remove_cvref_t<Batch>;
+  if constexpr (std::is_same_v<B, torch::Tensor>) {
+    fn(batch);
+  } else if constexpr (requires { batch.data; batch.target; }) {  // torch::data::Example
+    for_each_tensor(batch.data, fn);
+    for_each_tensor(batch.target, fn);
+  } else if constexpr (detail::is_tuple_like<B>::value) {
+    std::apply([&](auto&... part) { (for_each_tensor(part, fn), ...); }, batch);
+  } else if constexpr (detail::is_vector<B>::value || detail::is_std_array<B>::value) {
+    for (auto& part : batch) for_each_tensor(part, fn);
+  } else if constexpr (detail::is_optional<B>::value) {
+    if (batch) for_each_tensor(*batch, fn);
+  } else if constexpr (detail::is_map<B>::value) {
+    for (auto& [key, part] : batch) for_each_tensor(part, fn);
+  }
+  // any other type holds no tensors volt knows how to find; it is passed through untouched
+}
+
+// The batch moved to `device` (Lightning's default transfer_batch_to_device).
+template <class Batch>
+std::remove_cvref_t<Batch> to_device(Batch&& batch, const torch::Device& device, bool non_blocking = false) {
+  std::remove_cvref_t<Batch> moved(std::forward<Batch>(batch));
+  for_each_tensor(moved, [&](torch::Tensor& t) {
+    if (t.defined() && t.device() != device) t = t.to(device, non_blocking);
+  });
+  return moved;
+}
+
+// The size of dimension 0 of the first tensor found (Lightning's extract_batch_size), or 1.
+template <class Batch>
+std::int64_t batch_size_of(const Batch& batch) {
+  std::int64_t size = -1;
+  for_each_tensor(batch, [&](const torch::Tensor& t) {
+    if (size < 0 && t.defined() && t.dim() > 0) size = t.size(0);
+  });
+  return size < 0 ? 1 : size;
+}
+
+}  // namespace volt::data

@@ -1,0 +1,103 @@
+#pragma once
+// The validation and test loops (one template, two hook sets). Order, as Lightning 2.x:
+//   eval mode, no grad | on_{stage}_start | on_{stage}_epoch_start |
+//   per batch: on_{stage}_batch_start, {stage}_step, on_{stage}_batch_end |
+//   {stage}_epoch_end(outputs) (1.x, only if declared) | on_{stage}_epoch_end | on_{stage}_end | train mode
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <volt/core/hook_family.hpp>
+#include <volt/hooks/tags.hpp>
+#include <volt/loops/batches.hpp>
+
+namespace volt::loops {
+
+// What a step that returns nothing hands to on_*_batch_end.
+struct NoStepOutput {};
+
+struct ValidationHooks {
+  static constexpr HookFamily family = HookFamily::validation;
+  static constexpr auto start = hooks::on_validation_start;
+  static constexpr auto end = hooks::on_validation_end;
+  static constexpr auto epoch_start = hooks::on_validation_epoch_start;
+  static constexpr auto epoch_end = hooks::on_validation_epoch_end;
+  static constexpr auto batch_start = hooks::on_validation_batch_start;
+  static constexpr auto batch_end = hooks::on_validation_batch_end;
+  static constexpr auto step = hooks::validation_step;
+  static constexpr auto epoch_end_outputs = hooks::validation_epoch_end;
+};
+
+struct TestHooks {
+  static constexpr HookFamily family = HookFamily::test;
+  static constexpr auto start = hooks::on_test_start;
+  static constexpr auto end = hooks::on_test_end;
+  static constexpr auto epoch_start = hooks::on_test_epoch_start;
+  static constexpr auto epoch_end = hooks::on_test_epoch_end;
+  static constexpr auto batch_start = hooks::on_test_batch_start;
+  static constexpr auto batch_end = hooks::on_test_batch_end;
+  static constexpr auto step = hooks::test_step;
+  static constexpr auto epoch_end_outputs = hooks::test_epoch_end;
+};
+
+// Grad mode off for evaluation: torch::InferenceMode (Lightning's default inference_mode=True)
+// or torch::NoGradGuard.
+class EvalGradGuard {
+ public:
+  explicit EvalGradGuard(bool inference_mode) {
+    if (inference_mode) inference_.emplace();
+    else no_grad_.emplace();
+  }
+
+ private:
+  std::optional<c10::InferenceMode> inference_;
+  std::optional<torch::NoGradGuard> no_grad_;
+};
+
+template <class Kind, class Run, class Loader>
+void evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
+  using Batch = batch_type_t<Loader>;
+  using StepOut = decltype(run.call(Kind::step, std::declval<const Batch&>(), std::int64_t{}));
+  constexpr bool returns_output = !std::is_void_v<StepOut>;
+  using Output = std::conditional_t<returns_output, std::remove_cvref_t<StepOut>, NoStepOutput>;
+  // outputs are kept only when the 1.x {stage}_epoch_end(outputs) hook exists
+  constexpr bool collect = hooks::has<std::remove_const_t<decltype(Kind::epoch_end_outputs)>,
+                                      std::remove_reference_t<decltype(run.module)>, std::vector<Output>&&>;
+
+  const bool was_training = run.module.is_training();
+  run.module.eval();
+  EvalGradGuard grad_guard(run.options.inference_mode);
+  const auto previous_family = run.state.family;
+  run.state.family = Kind::family;
+
+  run.emit(Kind::start);
+  run.emit(Kind::epoch_start);
+  std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
+  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx) {
+    const auto batch = run.prepare_batch(raw_batch);
+    run.emit(Kind::batch_start, batch, batch_idx);
+    if constexpr (returns_output) {
+      Output out = run.call(Kind::step, batch, batch_idx);
+      run.emit(Kind::batch_end, std::as_const(out), batch, batch_idx);
+      if constexpr (collect) outputs.push_back(std::move(out));
+    } else {
+      run.call(Kind::step, batch, batch_idx);
+      run.emit(Kind::batch_end, NoStepOutput{}, batch, batch_idx);
+    }
+    return true;
+  });
+  if constexpr (collect) run.call(Kind::epoch_end_outputs, std::move(outputs));
+  run.metrics.end_epoch(Kind::family);
+  run.emit(Kind::epoch_end);
+  run.metrics.end_epoch(Kind::family);  // what on_*_epoch_end itself logged
+  run.emit(Kind::end);
+
+  run.state.family = previous_family;
+  if (was_training) run.module.train();
+}
+
+}  // namespace volt::loops

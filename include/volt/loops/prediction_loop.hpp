@@ -1,0 +1,44 @@
+#pragma once
+// The predict loop: eval mode, no grad | on_predict_start | on_predict_epoch_start |
+//   per batch: on_predict_batch_start, predict_step, on_predict_batch_end |
+//   on_predict_epoch_end | on_predict_end. Returns every predict_step result, in order.
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <volt/core/hook_family.hpp>
+#include <volt/hooks/tags.hpp>
+#include <volt/loops/batches.hpp>
+#include <volt/loops/evaluation_loop.hpp>
+
+namespace volt::loops {
+
+template <class Run, class Loader>
+auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
+  using Batch = batch_type_t<Loader>;
+  using Output = std::remove_cvref_t<decltype(run.call(hooks::predict_step, std::declval<const Batch&>(), std::int64_t{}))>;
+  static_assert(!std::is_void_v<Output>, "volt: predict_step must return the prediction (Lightning returns it from "
+                                         "trainer.predict()); it returns void.");
+  std::vector<Output> predictions;
+  if (max_batches > 0) predictions.reserve(static_cast<std::size_t>(max_batches));
+
+  run.module.eval();
+  EvalGradGuard grad_guard(run.options.inference_mode);
+  run.state.family = HookFamily::predict;
+  run.emit(hooks::on_predict_start);
+  run.emit(hooks::on_predict_epoch_start);
+  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx) {
+    const auto batch = run.prepare_batch(raw_batch);
+    run.emit(hooks::on_predict_batch_start, batch, batch_idx);
+    predictions.push_back(run.call(hooks::predict_step, batch, batch_idx));
+    run.emit(hooks::on_predict_batch_end, std::as_const(predictions.back()), batch, batch_idx);
+    return true;
+  });
+  run.emit(hooks::on_predict_epoch_end);
+  run.emit(hooks::on_predict_end);
+  run.state.family = HookFamily::none;
+  return predictions;
+}
+
+}  // namespace volt::loops

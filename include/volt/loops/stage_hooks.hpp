@@ -1,0 +1,37 @@
+#pragma once
+// Set-up and tear-down common to fit / validate / test / predict, in Lightning's order:
+//   prepare_data | DataModule.setup(stage), callbacks' setup(stage), module.setup(stage) |
+//   move the module to the device, convert it to the precision | ... |
+//   DataModule.teardown(stage), callbacks' teardown(stage), module.teardown(stage)
+#include <tuple>
+
+#include <volt/core/hook_family.hpp>
+#include <volt/core/stage.hpp>
+#include <volt/hooks/tags.hpp>
+
+namespace volt::loops {
+
+template <class Run>
+void setup_stage(Run& run, Stage stage) {
+  run.state.stage = stage;
+  run.state.family = HookFamily::none;
+  run.state.should_stop = false;
+  run.state.device = run.strategy.root_device();
+  run.state.global_rank = run.strategy.global_rank();
+  run.state.local_rank = run.strategy.local_rank();
+  run.state.world_size = run.strategy.world_size();
+  run.call_data(hooks::prepare_data);
+  run.call_data(hooks::setup, stage);
+  run.emit(hooks::setup, stage);
+  run.strategy.setup_module(run.module);
+  run.precision.convert_module(run.module);
+}
+
+template <class Run>
+void teardown_stage(Run& run, Stage stage) {
+  run.state.family = HookFamily::none;
+  run.call_data(hooks::teardown, stage);
+  run.emit(hooks::teardown, stage);
+}
+
+}  // namespace volt::loops

@@ -1,0 +1,19 @@
+#pragma once
+// volt: PyTorch Lightning's way of training, for libtorch, resolved at compile time.
+#include <volt/core/context.hpp>
+#include <volt/core/datamodule.hpp>
+#include <volt/core/diagnose.hpp>
+#include <volt/core/metrics.hpp>
+#include <volt/core/module.hpp>
+#include <volt/core/seed.hpp>
+#include <volt/core/stage.hpp>
+#include <volt/core/trainer_options.hpp>
+#include <volt/data/transfer.hpp>
+#include <volt/hooks/access.hpp>
+#include <volt/hooks/call.hpp>
+#include <volt/hooks/tags.hpp>
+#include <volt/optim/configure_optimizers.hpp>
+#include <volt/precision/fp32.hpp>
+#include <volt/strategy/single_device.hpp>
+#include <volt/trainer.hpp>
+#include <volt/version.hpp>
