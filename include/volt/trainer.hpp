@@ -65,8 +65,8 @@ class Trainer {
       : Trainer(std::move(options), StrategyT{}, PrecisionT{}, std::move(callbacks)...) {}
 
   Trainer(TrainerOptions options, StrategyT strategy, PrecisionT precision, Callbacks... callbacks)
-      : options_(validated(std::move(options))), strategy_(std::move(strategy)), precision_(std::move(precision)),
-        callbacks_(std::move(callbacks)...) {}
+      : options_(validated(std::move(options))), effective_(options_.effective()), strategy_(std::move(strategy)),
+        precision_(std::move(precision)), callbacks_(std::move(callbacks)...) {}
 
   // Lightning's trainer.fit(model, datamodule).
   void fit(Module& module, DataModule& data) {
@@ -86,7 +86,7 @@ class Trainer {
       return {};
     } else {
       return evaluate<loops::ValidationHooks>(module, data, Stage::validate, hooks::val_dataloader,
-                                             options_.limit_val_batches, "limit_val_batches");
+                                             effective_.limit_val_batches, "limit_val_batches");
     }
   }
 
@@ -98,7 +98,7 @@ class Trainer {
                     "volt::Context& ctx).");
       return {};
     } else {
-      return evaluate<loops::TestHooks>(module, data, Stage::test, hooks::test_dataloader, options_.limit_test_batches,
+      return evaluate<loops::TestHooks>(module, data, Stage::test, hooks::test_dataloader, effective_.limit_test_batches,
                                         "limit_test_batches");
     }
   }
@@ -116,13 +116,15 @@ class Trainer {
       loops::setup_stage(run, Stage::predict);
       auto loader = run.call_data(hooks::predict_dataloader);
       auto predictions = loops::prediction_loop(
-          run, loader, options_.limit_predict_batches.resolve(loops::loader_size(loader), "limit_predict_batches"));
+          run, loader, effective_.limit_predict_batches.resolve(loops::loader_size(loader), "limit_predict_batches"));
       loops::teardown_stage(run, Stage::predict);
       return predictions;
     }
   }
 
   const TrainerOptions& options() const noexcept { return options_; }
+  // The options runs use: fast_dev_run and overfit_batches applied.
+  const TrainerOptions& effective_options() const noexcept { return effective_; }
   const RunState& state() const noexcept { return state_; }
   std::int64_t current_epoch() const noexcept { return state_.current_epoch; }
   std::int64_t global_step() const noexcept { return state_.global_step; }
@@ -141,7 +143,7 @@ class Trainer {
 
   auto make_run(Module& module, DataModule& data) {
     return loops::Run<Module, DataModule, StrategyT, PrecisionT, Callbacks...>(
-        module, data, strategy_, precision_, callbacks_, options_, state_, metrics_);
+        module, data, strategy_, precision_, callbacks_, effective_, state_, metrics_);
   }
 
   template <class Kind, class LoaderHook>
@@ -156,6 +158,7 @@ class Trainer {
   }
 
   TrainerOptions options_;
+  TrainerOptions effective_;
   [[no_unique_address]] StrategyT strategy_;
   [[no_unique_address]] PrecisionT precision_;
   std::tuple<Callbacks...> callbacks_;

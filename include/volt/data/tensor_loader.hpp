@@ -12,6 +12,7 @@
 // torch::Generator seeded with seed_mix(seed, epoch), never from the global generator, so
 // the same (seed, epoch) yields the same order in every process (as DDP ranks and exact
 // resume need), whatever was drawn or iterated before.
+#include <volt/core/seed.hpp>
 #include <volt/data/example.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -31,7 +33,9 @@ struct TensorLoaderOptions {
   int64_t batch_size = 1;
   bool shuffle = false;
   bool drop_last = false;  // drop the last batch when it is smaller than batch_size
-  std::uint64_t seed = 0;  // with epoch, the only input to the shuffle order
+  // With epoch, the only input to the shuffle order. Unset: the seed last given to
+  // volt::seed_everything (0 if never called), read when the loader is built.
+  std::optional<std::uint64_t> seed{};
 };
 
 // Mixes a seed and an epoch into one generator seed (splitmix64's finalizer, applied twice),
@@ -93,7 +97,8 @@ class TensorLoader {
   using value_type = Example;
 
   TensorLoader(torch::Tensor data, torch::Tensor targets, TensorLoaderOptions options = {})
-      : data_(std::move(data)), targets_(std::move(targets)), options_(options) {
+      : data_(std::move(data)), targets_(std::move(targets)), options_(options),
+        seed_(options.seed.value_or(volt::global_seed())) {
     validate();
     n_ = data_.size(0);
     num_batches_ = options_.drop_last ? n_ / options_.batch_size
@@ -113,6 +118,22 @@ class TensorLoader {
   int64_t dataset_size() const noexcept { return n_; }
   const TensorLoaderOptions& options() const noexcept { return options_; }
   int64_t epoch() const noexcept { return epoch_; }
+
+  // The seed in use (options().seed, or volt::global_seed() when that was unset).
+  std::uint64_t seed() const noexcept { return seed_; }
+
+  // Turns shuffling off or on for the next iteration (overfit_batches needs a fixed order).
+  void set_shuffle(bool shuffle) {
+    if (shuffle == options_.shuffle) return;
+    options_.shuffle = shuffle;
+    permuted_epoch_ = -1;
+    if (!shuffle) {
+      epoch_data_ = data_;
+      epoch_targets_ = targets_;
+    } else {
+      permute(epoch_);
+    }
+  }
 
   // Selects the epoch whose order the next iteration yields. With shuffle on, the data are
   // re-permuted from (seed, epoch) alone (nothing is redone when the epoch is unchanged);
@@ -181,7 +202,7 @@ class TensorLoader {
   // One gather of the whole dataset per epoch, so that every batch is a contiguous slice.
   void permute(int64_t epoch) {
     torch::NoGradGuard no_grad;  // a loader never records autograd history
-    at::Generator gen = at::detail::createCPUGenerator(seed_mix(options_.seed, epoch));
+    at::Generator gen = at::detail::createCPUGenerator(seed_mix(seed_, epoch));
     const torch::Tensor perm = at::randperm(n_, gen, torch::TensorOptions().dtype(torch::kLong));
     permuted_epoch_ = -1;  // until both gathers are done (see gather: it may write in place)
     try {
@@ -216,6 +237,7 @@ class TensorLoader {
   torch::Tensor data_, targets_;              // as given
   torch::Tensor epoch_data_, epoch_targets_;  // in this epoch's order
   TensorLoaderOptions options_;
+  std::uint64_t seed_ = 0;
   int64_t n_ = 0;
   int64_t num_batches_ = 0;
   int64_t epoch_ = 0;

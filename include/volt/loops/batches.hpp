@@ -2,6 +2,7 @@
 // Iterating a loader for at most n batches, and asking a loader how many batches it has.
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include <volt/core/datamodule.hpp>
 #include <volt/detail/meta.hpp>
@@ -23,15 +24,22 @@ void set_epoch(Loader& loader, std::int64_t epoch) {
   if constexpr (requires { detail::deref(loader).set_epoch(epoch); }) detail::deref(loader).set_epoch(epoch);
 }
 
-// Calls fn(batch, batch_idx) for up to `limit` batches (-1: all); fn returns false to stop early.
+// Calls fn(batch, batch_idx, is_last) for up to `limit` batches (-1: all); fn returns false to
+// stop early. The iterator is advanced before fn runs, so `is_last` is known even for loaders
+// that cannot tell their length (Lightning's data fetcher looks ahead the same way); a batch
+// is moved out of the iterator first, since torch::data's iterators reuse their storage.
 template <class Loader, class Fn>
 void for_each_batch(Loader& loader, std::int64_t limit, Fn&& fn) {
   if (limit == 0) return;
   auto& range = detail::deref(loader);
-  std::int64_t batch_idx = 0;
-  for (auto it = range.begin(), end = range.end(); it != end; ++it) {
-    if (!fn(*it, batch_idx)) return;
-    if (++batch_idx == limit) return;
+  auto it = range.begin();
+  const auto end = range.end();
+  for (std::int64_t batch_idx = 0; it != end; ++batch_idx) {
+    batch_type_t<Loader> batch = std::move(*it);
+    const bool hit_limit = limit > 0 && batch_idx + 1 == limit;
+    if (!hit_limit) ++it;
+    const bool is_last = hit_limit || !(it != end);
+    if (!fn(std::move(batch), batch_idx, is_last) || is_last) return;
   }
 }
 

@@ -77,7 +77,7 @@ void evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   run.emit(Kind::start);
   run.emit(Kind::epoch_start);
   std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
-  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx) {
+  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
     const auto batch = run.prepare_batch(raw_batch);
     run.emit(Kind::batch_start, batch, batch_idx);
     if constexpr (returns_output) {

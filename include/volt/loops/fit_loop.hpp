@@ -4,6 +4,7 @@
 //   [sanity check: on_sanity_check_start, validation loop, on_sanity_check_end] |
 //   on_train_start | per epoch: training_epoch (below) | on_train_end | on_fit_end | teardown_stage
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <cstdint>
 #include <stdexcept>
@@ -24,8 +25,8 @@
 
 namespace volt::loops {
 
-// How this epoch validates: every `check_batch` training batches, or at the epoch's end when
-// the loader cannot tell its length (check_batch == -1).
+// How this epoch validates: every `check_batch` training batches, or at the epoch's last
+// batch when the loader cannot tell its length (check_batch == -1).
 struct ValidationPlan {
   bool this_epoch = false;
   std::int64_t check_batch = -1;
@@ -42,13 +43,38 @@ bool max_steps_reached(const Run& run) {
   return run.options.max_steps >= 0 && run.state.global_step >= run.options.max_steps;
 }
 
+// max_time: like Lightning's Timer, asks the fit loop to stop (min_epochs / min_steps still apply).
+template <class Run>
+void check_max_time(Run& run) {
+  if (run.options.max_time && std::chrono::steady_clock::now() - run.fit_started >= *run.options.max_time)
+    run.state.should_stop = true;
+}
+
+// Whether validation in fit can run on batches of type Batch: decided at compile time.
+template <class Module, class Loader>
+constexpr bool validates_on() {
+  if constexpr (std::is_same_v<Loader, NoLoader> || std::is_void_v<Loader>) return false;
+  else return HasValidationStep<Module, batch_type_t<Loader>>;
+}
+
+// Lightning's overfit_batches validates on the training batches.
+template <class Run, class TrainLoader, class ValLoader>
+void run_validation(Run& run, TrainLoader* train_loader, ValLoader* val_loader, std::int64_t max_batches) {
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  if (run.options.overfitting()) {
+    if constexpr (validates_on<Module, TrainLoader>()) evaluation_loop<ValidationHooks>(run, *train_loader, max_batches);
+  } else {
+    if constexpr (validates_on<Module, ValLoader>()) evaluation_loop<ValidationHooks>(run, *val_loader, max_batches);
+  }
+}
+
 // One training epoch:
 //   on_train_epoch_start | per batch: on_train_batch_start (true / -1: skip the rest of the
 //   epoch), automatic_optimization_step, [last batch: epoch-interval scheduler step],
 //   on_train_batch_end, [validation when due] | training_epoch_end(outputs) (1.x, only if
 //   declared) | on_train_epoch_end
 template <class Run, class TrainLoader, class ValLoader, class Optimization>
-void training_epoch(Run& run, TrainLoader& train_loader, ValLoader& val_loader, Optimization& optimization,
+void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, Optimization& optimization,
                     const ValidationPlan& val) {
   constexpr bool collect = hooks::has<hooks::training_epoch_end_t, std::remove_reference_t<decltype(run.module)>,
                                       std::vector<torch::Tensor>&&>;
@@ -57,16 +83,10 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader& val_loader, 
   const std::int64_t n_batches =
       run.options.limit_train_batches.resolve(loader_size(train_loader), "limit_train_batches");
 
-  auto validate = [&] {
-    if constexpr (!std::is_same_v<ValLoader, NoLoader>) evaluation_loop<ValidationHooks>(run, val_loader, val.max_batches);
-  };
-
   run.state.family = HookFamily::train_epoch;
   run.emit(hooks::on_train_epoch_start);
   std::conditional_t<collect, std::vector<torch::Tensor>, NoStepOutput> outputs{};
-  bool epoch_scheduler_stepped = false;
-  bool stopped_early = false;
-  for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx) {
+  for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     const auto batch = run.prepare_batch(raw_batch);
     run.state.family = HookFamily::train_step;
     bool skip_rest = false;
@@ -76,94 +96,91 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader& val_loader, 
     if constexpr (std::is_same_v<Signal, bool>) skip_rest = run.call(hooks::on_train_batch_start, batch, batch_idx);
     else if constexpr (std::is_integral_v<Signal>) skip_rest = run.call(hooks::on_train_batch_start, batch, batch_idx) == -1;
     else run.call(hooks::on_train_batch_start, batch, batch_idx);
-    if (skip_rest) {
-      stopped_early = true;
-      return false;
-    }
+    if (skip_rest) return false;
 
-    torch::Tensor loss = automatic_optimization_step(run, optimization, batch, batch_idx);
-    if (batch_idx + 1 == n_batches) {
-      optimization.step_scheduler(Interval::epoch, epoch + 1);
-      epoch_scheduler_stepped = true;
-    }
+    torch::Tensor loss = automatic_optimization_step(run, optimization, batch, batch_idx, is_last);
+    if (is_last) optimization.step_scheduler(Interval::epoch, epoch + 1);
     run.emit(hooks::on_train_batch_end, std::as_const(loss), batch, batch_idx);
     if constexpr (collect) outputs.push_back(loss);
 
-    if (val.this_epoch && val.check_batch > 0 && (batch_idx + 1) % val.check_batch == 0) validate();
+    const bool check_due = val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
+    if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
     run.state.family = HookFamily::train_step;
-    if (max_steps_reached(run) || (run.state.should_stop && may_stop_early(run))) {
-      stopped_early = true;
-      return false;
-    }
-    return true;
+    check_max_time(run);
+    return !(max_steps_reached(run) || (run.state.should_stop && may_stop_early(run)));
   });
-  if (!stopped_early && !epoch_scheduler_stepped) optimization.step_scheduler(Interval::epoch, epoch + 1);
-  if (!stopped_early && val.this_epoch && val.check_batch == -1) validate();
 
   run.state.family = HookFamily::train_epoch;
   if constexpr (collect) run.call(hooks::training_epoch_end, std::move(outputs));
   run.metrics.end_epoch(HookFamily::train_epoch);
   run.emit(hooks::on_train_epoch_end);
   run.metrics.end_epoch(HookFamily::train_epoch);  // what on_train_epoch_end itself logged
-}
-
-// Whether fit() runs validation at all: decided at compile time from the module's
-// validation_step and the DataModule's val_dataloader.
-template <class Module, class Data>
-constexpr bool fit_validates() {
-  if constexpr (HasValLoader<Data>) {
-    using ValBatch = batch_type_t<loader_t<Data, hooks::val_dataloader_t>>;
-    return HasValidationStep<Module, ValBatch>;
-  } else {
-    return false;
-  }
+  check_max_time(run);
 }
 
 template <class Run>
 void fit_loop(Run& run) {
   using Module = std::remove_reference_t<decltype(run.module)>;
   using Data = std::remove_reference_t<decltype(run.data)>;
+  using TrainLoader = loader_t<Data, hooks::train_dataloader_t>;
+  using ValLoader = std::conditional_t<HasValLoader<Data>, loader_or_void_t<Data, hooks::val_dataloader_t>, NoLoader>;
+  constexpr bool val_loader_validates = validates_on<Module, ValLoader>();
+  constexpr bool train_loader_validates = validates_on<Module, TrainLoader>();
   const auto& opt = run.options;
+  const bool overfit = opt.overfitting();
+  // Validation happens if the module can validate the loader this run validates on.
+  const bool validates = overfit ? train_loader_validates : val_loader_validates;
+
+  run.fit_started = std::chrono::steady_clock::now();
+  std::optional<torch::autograd::DetectAnomalyGuard> anomaly;
+  if (opt.detect_anomaly) anomaly.emplace();
 
   setup_stage(run, Stage::fit);
   auto optimization = optim::normalize(run.call(hooks::configure_optimizers));
   run.emit(hooks::on_fit_start);
 
-  // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start.
-  using ValLoader = std::conditional_t<fit_validates<Module, Data>(), loader_or_void_t<Data, hooks::val_dataloader_t>,
-                                       NoLoader>;
+  // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start;
+  // the train loader comes after the sanity check.
   std::optional<ValLoader> val_loader;
+  std::optional<TrainLoader> train_loader;
   std::int64_t val_batches = 0;
-  auto load_val = [&] {
-    if constexpr (fit_validates<Module, Data>()) {
+  auto load_loaders_for_validation = [&] {
+    if (overfit) {
+      train_loader.emplace(run.call_data(hooks::train_dataloader));
+      if constexpr (requires { detail::deref(*train_loader).set_shuffle(false); })
+        detail::deref(*train_loader).set_shuffle(false);
+      else
+        throw std::invalid_argument(
+            "volt: overfit_batches needs a train loader whose shuffling can be turned off (set_shuffle(false), "
+            "as volt::data::TensorLoader has); build your loader without shuffling and use limit_train_batches.");
+      val_batches = opt.limit_val_batches.resolve(loader_size(*train_loader), "overfit_batches");
+    } else if constexpr (val_loader_validates) {
       val_loader.emplace(run.call_data(hooks::val_dataloader));
       val_batches = opt.limit_val_batches.resolve(loader_size(*val_loader), "limit_val_batches");
-    } else {
-      val_loader.emplace();
     }
   };
   const bool val_disabled = opt.limit_val_batches.is_fraction() ? opt.limit_val_batches.fraction() == 0.0
                                                                  : opt.limit_val_batches.count() == 0;
-  if (fit_validates<Module, Data>() && opt.num_sanity_val_steps != 0 && !val_disabled) {
+  if (validates && opt.num_sanity_val_steps != 0 && !val_disabled) {
     run.state.sanity_checking = true;
     run.emit(hooks::on_sanity_check_start);
-    load_val();
+    load_loaders_for_validation();
     const std::int64_t sanity = opt.num_sanity_val_steps == -1 ? val_batches
                                 : val_batches == -1            ? opt.num_sanity_val_steps
                                                                : std::min(opt.num_sanity_val_steps, val_batches);
-    if constexpr (fit_validates<Module, Data>()) evaluation_loop<ValidationHooks>(run, *val_loader, sanity);
+    run_validation(run, train_loader ? &*train_loader : nullptr, val_loader ? &*val_loader : nullptr, sanity);
     run.emit(hooks::on_sanity_check_end);
     run.state.sanity_checking = false;
     run.metrics.reset();  // Lightning discards what the sanity check logged
-  } else {
-    load_val();
+  } else if (validates) {
+    load_loaders_for_validation();
   }
+  if (!train_loader) train_loader.emplace(run.call_data(hooks::train_dataloader));
 
-  auto train_loader = run.call_data(hooks::train_dataloader);
-  const auto train_size = loader_size(train_loader);
+  const auto train_size = loader_size(*train_loader);
   const std::int64_t epoch_batches = opt.limit_train_batches.resolve(train_size, "limit_train_batches");
   ValidationPlan plan;
-  if constexpr (fit_validates<Module, Data>()) {
+  if (validates) {
     plan.max_batches = val_batches;
     if (opt.val_check_interval.is_fraction()) {
       plan.check_batch = epoch_batches < 0 ? -1
@@ -174,8 +191,8 @@ void fit_loop(Run& run) {
       plan.check_batch = opt.val_check_interval.count();
       if (epoch_batches >= 0 && plan.check_batch > epoch_batches)
         throw std::invalid_argument(fmt::format(
-            "volt: val_check_interval={} is more than the {} training batches of an epoch; use a number of "
-            "batches <= {} or a fraction of the epoch (e.g. 0.5).",
+            "volt: TrainerOptions::val_check_interval={} is more than the {} training batches of an epoch; use a "
+            "number of batches <= {} or a fraction of the epoch (e.g. 0.5).",
             plan.check_batch, epoch_batches, epoch_batches));
     }
   }
@@ -186,9 +203,8 @@ void fit_loop(Run& run) {
   const std::int64_t max_epochs = opt.resolved_max_epochs();
   while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
          !(run.state.should_stop && may_stop_early(run))) {
-    plan.this_epoch = fit_validates<Module, Data>() && val_batches != 0 &&
-                      (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
-    training_epoch(run, train_loader, *val_loader, optimization, plan);
+    plan.this_epoch = validates && val_batches != 0 && (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
+    training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
     ++run.state.current_epoch;
   }
   run.state.family = HookFamily::none;

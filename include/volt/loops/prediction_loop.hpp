@@ -28,7 +28,7 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   run.state.family = HookFamily::predict;
   run.emit(hooks::on_predict_start);
   run.emit(hooks::on_predict_epoch_start);
-  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx) {
+  for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
     const auto batch = run.prepare_batch(raw_batch);
     run.emit(hooks::on_predict_batch_start, batch, batch_idx);
     predictions.push_back(run.call(hooks::predict_step, batch, batch_idx));

@@ -1,6 +1,7 @@
 #pragma once
 // What one Trainer entry point works with: references to the parts the Trainer owns, and the
 // helpers every loop uses (hook emission, batch transfer). The loops are free functions over it.
+#include <chrono>
 #include <cstdint>
 #include <tuple>
 #include <utility>
@@ -24,6 +25,7 @@ struct Run {
   RunState& state;
   MetricStore& metrics;
   Context ctx;
+  std::chrono::steady_clock::time_point fit_started{};  // for max_time
 
   Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks...>& cbs, const TrainerOptions& o,
       RunState& st, MetricStore& me)

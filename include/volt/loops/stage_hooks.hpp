@@ -5,6 +5,8 @@
 //   DataModule.teardown(stage), callbacks' teardown(stage), module.teardown(stage)
 #include <tuple>
 
+#include <torch/torch.h>
+
 #include <volt/core/hook_family.hpp>
 #include <volt/core/stage.hpp>
 #include <volt/hooks/tags.hpp>
@@ -20,6 +22,7 @@ void setup_stage(Run& run, Stage stage) {
   run.state.global_rank = run.strategy.global_rank();
   run.state.local_rank = run.strategy.local_rank();
   run.state.world_size = run.strategy.world_size();
+  if (run.options.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   run.call_data(hooks::prepare_data);
   run.call_data(hooks::setup, stage);
   run.emit(hooks::setup, stage);
