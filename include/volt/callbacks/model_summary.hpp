@@ -1,0 +1,173 @@
+#pragma once
+// volt::ModelSummary: Lightning's ModelSummary callback. At on_fit_start it prints, on global
+// rank 0, a table of the module's submodules down to max_depth, with their parameter counts,
+// then the totals, in Lightning 2.0's layout (pytorch_lightning/utilities/model_summary):
+//
+//     | Name | Type       | Params
+//   --------------------------------------
+//   0 | conv | Conv2d     | 320
+//   1 | net  | Sequential | 18.5 K
+//   --------------------------------------
+//   18.8 K    Trainable params
+//   0         Non-trainable params
+//   18.8 K    Total params
+//   0.075     Total estimated model params size (MB)
+//
+// volt::summarize(module, max_depth) returns that text, so it can be used (and tested) without
+// a Trainer. Columns are left-aligned and padded to their widest cell, as Lightning pads them.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <iostream>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <volt/core/context.hpp>
+#include <volt/detail/terminal.hpp>
+
+namespace volt {
+
+// Lightning's get_human_readable_count: "0  ", "320  ", "18.5 K", "123 K", "1.2 M", "7.0 B".
+// (The unit of plain counts is a space, hence the trailing spaces Lightning prints too.)
+inline std::string human_readable_count(std::int64_t number) {
+  static constexpr std::string_view labels[] = {" ", "K", "M", "B", "T"};
+  if (number < 0) number = 0;
+  std::int64_t digits = 1;
+  for (std::int64_t n = number; n >= 10; n /= 10) ++digits;
+  std::int64_t groups = (digits + 2) / 3;
+  if (groups > 5) groups = 5;  // no abbreviation beyond trillions
+  const std::size_t index = static_cast<std::size_t>(groups - 1);
+  // Lightning scales by the float 10**-3k; the same double keeps its roundings.
+  const double scaled = static_cast<double>(number) * std::pow(10.0, -3.0 * static_cast<double>(index));
+  if (index < 1 || scaled >= 100)
+    return detail::group_thousands(std::to_string(static_cast<std::int64_t>(scaled))) + " " +
+           std::string(labels[index]);
+  return fmt::format("{:.1f} {}", scaled, labels[index]);
+}
+
+// The class name Lightning shows (Python's __class__.__name__): torch's demangled type name
+// without namespaces and without libtorch's "Impl" suffix ("torch::nn::Conv2dImpl" -> "Conv2d").
+inline std::string module_type_name(const torch::nn::Module& module) {
+  const std::string& full = module.name();
+  // The last "::" outside template arguments and parentheses ("(anonymous namespace)::Net").
+  std::size_t start = 0;
+  int depth = 0;
+  for (std::size_t i = 0; i + 1 < full.size(); ++i) {
+    const char c = full[i];
+    if (c == '<' || c == '(') ++depth;
+    else if (c == '>' || c == ')') --depth;
+    else if (depth == 0 && c == ':' && full[i + 1] == ':') start = i + 2;
+  }
+  std::string name = full.substr(start);
+  const std::size_t base_end = std::min(name.find('<'), name.size());
+  if (base_end > 4 && std::string_view(name).substr(base_end - 4, 4) == "Impl") name.erase(base_end - 4, 4);
+  return name;
+}
+
+namespace detail {
+// Parameters counted once each, even when a module is registered under two names (PyTorch's
+// parameters() removes duplicates; libtorch's does not). Undefined slots (Linear without bias)
+// are skipped.
+template <class Keep>
+std::int64_t count_parameters(const torch::nn::Module& module, Keep keep) {
+  std::unordered_set<const void*> seen;
+  std::int64_t total = 0;
+  for (const auto& p : module.parameters(/*recurse=*/true))
+    if (p.defined() && keep(p) && seen.insert(p.unsafeGetTensorImpl()).second) total += p.numel();
+  return total;
+}
+}  // namespace detail
+
+// Lightning's ModelSummary text for `module`. max_depth: 1 shows the direct children, k > 1
+// also their descendants down to depth k (named "parent.child"), -1 every submodule, 0 none
+// (the totals only).
+inline std::string summarize(const torch::nn::Module& module, int max_depth = 1) {
+  std::vector<std::string> index, names, types, params;
+  if (max_depth != 0) {
+    for (const auto& item : module.named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
+      const auto dots = static_cast<int>(std::count(item.key().begin(), item.key().end(), '.'));
+      if (max_depth > 0 && dots >= max_depth) continue;
+      index.push_back(std::to_string(names.size()));
+      names.push_back(item.key());
+      types.push_back(module_type_name(*item.value()));
+      params.push_back(human_readable_count(detail::count_parameters(*item.value(), [](const auto&) { return true; })));
+    }
+  }
+  const std::int64_t total = detail::count_parameters(module, [](const auto&) { return true; });
+  const std::int64_t trainable = detail::count_parameters(module, [](const auto& p) { return p.requires_grad(); });
+  // Lightning's estimate assumes 32-bit parameters.
+  const double megabytes = static_cast<double>(total) * 4.0 / 1e6;
+
+  // Lightning's _format_summary_table, including its divider width (sum of widths + 3 per
+  // column, counting one column more than there are).
+  const std::vector<std::pair<std::string, const std::vector<std::string>*>> cols = {
+      {" ", &index}, {"Name", &names}, {"Type", &types}, {"Params", &params}};
+  std::vector<std::size_t> widths;
+  std::size_t total_width = 3 * (cols.size() + 1);
+  for (const auto& [header, cells] : cols) {
+    std::size_t w = header.size();
+    for (const auto& c : *cells) w = std::max(w, c.size());
+    widths.push_back(w);
+    total_width += w;
+  }
+  auto row = [&](auto cell) {
+    std::string line;
+    for (std::size_t c = 0; c < cols.size(); ++c) {
+      if (c) line += " | ";
+      line += fmt::format("{:<{}}", cell(c), widths[c]);
+    }
+    return line;
+  };
+  const std::string divider(total_width, '-');
+  std::string out = row([&](std::size_t c) { return cols[c].first; });
+  out += '\n';
+  out += divider;
+  for (std::size_t r = 0; r < names.size(); ++r) {
+    out += '\n';
+    out += row([&](std::size_t c) { return (*cols[c].second)[r]; });
+  }
+  out += '\n';
+  out += divider;
+  out += fmt::format("\n{:<10}Trainable params", human_readable_count(trainable));
+  out += fmt::format("\n{:<10}Non-trainable params", human_readable_count(total - trainable));
+  out += fmt::format("\n{:<10}Total params", human_readable_count(total));
+  out += fmt::format("\n{:<10}Total estimated model params size (MB)",
+                     detail::group_thousands(fmt::format("{:.3f}", megabytes)));
+  return out;
+}
+
+struct ModelSummaryOptions {
+  int max_depth = 1;  // Lightning's default; 0 prints nothing
+  std::ostream* out = &std::cout;
+};
+
+class ModelSummary {
+ public:
+  explicit ModelSummary(ModelSummaryOptions options = {}) : options_(options) {}
+
+  static std::string summarize(const torch::nn::Module& module, int max_depth = 1) {
+    return volt::summarize(module, max_depth);
+  }
+
+  // Printed once the module is on its device and the optimizers exist, as Lightning does.
+  void on_fit_start(Context& ctx) const {
+    if (options_.max_depth == 0 || !ctx.is_global_zero() || !options_.out) return;
+    *options_.out << volt::summarize(ctx.module(), options_.max_depth) << '\n';
+    options_.out->flush();
+  }
+
+  const ModelSummaryOptions& options() const noexcept { return options_; }
+
+ private:
+  ModelSummaryOptions options_;
+};
+
+}  // namespace volt

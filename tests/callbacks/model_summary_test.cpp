@@ -1,0 +1,130 @@
+// volt::ModelSummary: Lightning's table (rows, column padding, divider width) and totals, with
+// parameter counts worked out by hand; frozen parameters count as non-trainable.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <sstream>
+#include <string>
+
+#include <volt/callbacks/model_summary.hpp>
+#include <volt/core/context.hpp>
+#include <volt/core/metrics.hpp>
+
+namespace {
+
+// conv: 1*8*3*3 weights + 8 biases = 80
+// head: Linear(200, 100) = 20'000 + 100 = 20'100; ReLU = 0; Linear(100, 10) = 1'000 + 10 = 1'010
+//       -> 21'110
+// total 21'190 parameters -> 21'190 * 4 bytes = 0.08476 MB
+struct Net : torch::nn::Module {
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Sequential head{nullptr};
+  Net() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3)));
+    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(200, 100), torch::nn::ReLU(),
+                                                         torch::nn::Linear(100, 10)));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("human_readable_count matches Lightning's get_human_readable_count", "[callbacks][model_summary]") {
+  CHECK(volt::human_readable_count(0) == "0  ");
+  CHECK(volt::human_readable_count(80) == "80  ");
+  CHECK(volt::human_readable_count(320) == "320  ");
+  CHECK(volt::human_readable_count(999) == "999  ");
+  CHECK(volt::human_readable_count(1'010) == "1.0 K");
+  CHECK(volt::human_readable_count(18'500) == "18.5 K");
+  CHECK(volt::human_readable_count(123'456) == "123 K");
+  CHECK(volt::human_readable_count(999'999) == "999 K");
+  CHECK(volt::human_readable_count(1'234'567) == "1.2 M");
+  CHECK(volt::human_readable_count(7'000'000'000) == "7.0 B");
+  CHECK(volt::human_readable_count(1'234'567'890'123'456) == "1,234 T");  // no unit past T
+}
+
+TEST_CASE("module_type_name is the class name without namespaces and libtorch's Impl", "[callbacks][model_summary]") {
+  Net net;
+  CHECK(volt::module_type_name(*net.conv) == "Conv2d");
+  CHECK(volt::module_type_name(*net.head) == "Sequential");
+  CHECK(volt::module_type_name(*net.head[1]) == "ReLU");
+  CHECK(volt::module_type_name(net) == "Net");  // "(anonymous namespace)::Net"
+}
+
+TEST_CASE("summarize prints Lightning's table for the direct children", "[callbacks][model_summary]") {
+  Net net;
+  const std::string expected =
+      "  | Name | Type       | Params\n"
+      "------------------------------------\n"
+      "0 | conv | Conv2d     | 80    \n"
+      "1 | head | Sequential | 21.1 K\n"
+      "------------------------------------\n"
+      "21.2 K    Trainable params\n"
+      "0         Non-trainable params\n"
+      "21.2 K    Total params\n"
+      "0.085     Total estimated model params size (MB)";
+  CHECK(volt::summarize(net, 1) == expected);
+  CHECK(volt::ModelSummary::summarize(net) == expected);  // max_depth = 1 by default
+}
+
+TEST_CASE("summarize descends to max_depth with dotted names; -1 shows every submodule", "[callbacks][model_summary]") {
+  Net net;
+  const std::string rows =
+      "  | Name   | Type       | Params\n"
+      "--------------------------------------\n"
+      "0 | conv   | Conv2d     | 80    \n"
+      "1 | head   | Sequential | 21.1 K\n"
+      "2 | head.0 | Linear     | 20.1 K\n"
+      "3 | head.1 | ReLU       | 0     \n"
+      "4 | head.2 | Linear     | 1.0 K \n"
+      "--------------------------------------\n";
+  CHECK(volt::summarize(net, 2).rfind(rows, 0) == 0);
+  CHECK(volt::summarize(net, -1) == volt::summarize(net, 2));
+  // max_depth 0: no rows, only the totals.
+  CHECK(volt::summarize(net, 0).rfind("  | Name | Type | Params\n" + std::string(30, '-') + "\n" + std::string(30, '-') +
+                                          "\n21.2 K    Trainable params\n",
+                                      0) == 0);
+}
+
+TEST_CASE("frozen parameters are counted as non-trainable", "[callbacks][model_summary]") {
+  Net net;
+  for (auto& p : net.conv->parameters()) p.set_requires_grad(false);
+  net.head[2]->as<torch::nn::Linear>()->bias.set_requires_grad(false);  // 10 more
+  const std::string summary = volt::summarize(net, 1);
+  // trainable: 21'110 - 10 = 21'100 -> "21.1 K"; non-trainable: 80 + 10 = 90
+  CHECK(summary.find("\n21.1 K    Trainable params\n") != std::string::npos);
+  CHECK(summary.find("\n90        Non-trainable params\n") != std::string::npos);
+  CHECK(summary.find("\n21.2 K    Total params\n") != std::string::npos);
+}
+
+TEST_CASE("parameters of a module registered twice are counted once", "[callbacks][model_summary]") {
+  torch::nn::Module root;
+  torch::nn::Linear shared(10, 10);  // 110 parameters
+  root.register_module("a", shared);
+  root.register_module("b", shared);
+  const std::string summary = volt::summarize(root, 1);
+  CHECK(summary.find("0 | a    | Linear | 110   \n1 | b    | Linear | 110   \n") != std::string::npos);
+  CHECK(summary.find("\n110       Total params\n") != std::string::npos);
+  CHECK(summary.find("\n0.000     Total estimated model params size (MB)") != std::string::npos);
+}
+
+TEST_CASE("ModelSummary prints the summary of ctx.module() at on_fit_start on rank 0", "[callbacks][model_summary]") {
+  Net net;
+  volt::RunState state;
+  volt::MetricStore metrics;
+  volt::Context ctx(state, metrics, net);
+
+  std::ostringstream out;
+  volt::ModelSummary summary{{.out = &out}};
+  summary.on_fit_start(ctx);
+  CHECK(out.str() == volt::summarize(net, 1) + "\n");
+
+  std::ostringstream none;
+  volt::ModelSummary off{{.max_depth = 0, .out = &none}};
+  off.on_fit_start(ctx);
+  CHECK(none.str().empty());
+
+  state.global_rank = 1;
+  std::ostringstream other_rank;
+  volt::ModelSummary{{.out = &other_rank}}.on_fit_start(ctx);
+  CHECK(other_rank.str().empty());
+}
