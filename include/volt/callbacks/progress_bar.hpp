@@ -1,0 +1,300 @@
+#pragma once
+// volt::ProgressBar: Lightning's TQDMProgressBar, without Python's tqdm.
+//
+// On a terminal, one tqdm-style line per stage, redrawn in place with '\r':
+//   Epoch 3:  45%|████▌     | 180/400 [00:12<00:14, 14.71it/s, train_loss=0.312, val_acc=0.891]
+//   Validation: 12it [00:01, 10.00it/s]          (volt cannot see the evaluation loader's length)
+// The training bar of each epoch ends with a newline and stays; the validation bar inside fit
+// and the sanity-check bar are erased when they end (Lightning's leave=False) and the epoch's
+// bar comes back; the bars of validate(), test() and predict() stay.
+//
+// Anywhere else (a file, a pipe, CI) '\r' frames would pile up, so it prints plain lines, with
+// no control characters: one at most every plain_interval while a stage runs, and a last one
+// when the epoch / stage ends, with the metrics:
+//   Epoch 3: 180/400 batches, 14.71 it/s, elapsed 00:12, remaining 00:14, train_loss=0.312
+//   Epoch 3: 400/400 batches, 14.71 it/s, elapsed 00:27, train_loss=0.298, val_acc=0.891
+//
+// Cost: on_*_batch_end stores the batch index, reads the clock and compares it with the time
+// of the next redraw; only a redraw formats text and reads ctx.progress_bar_metrics(), which
+// syncs the device. So refresh_rate bounds the cost however fast the steps are.
+//
+// The clock is a template parameter so that tests can drive time; ProgressBar is the usual
+// steady_clock instance. Only global rank 0 prints, as in Lightning.
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <volt/core/context.hpp>
+#include <volt/core/stage.hpp>
+#include <volt/detail/terminal.hpp>
+
+namespace volt {
+
+struct ProgressBarOptions {
+  // Least time between two redraws of a terminal bar (tqdm's mininterval). Lightning's
+  // refresh_rate counts batches; a time bound keeps redraws rare whatever a step costs.
+  std::chrono::duration<double> refresh_rate{0.1};
+  std::ostream* out = &std::cout;  // nullptr: print nothing
+  // nullopt: a terminal when `out` is std::cout (or std::cerr / std::clog) and isatty() says
+  // so; any other stream is not a terminal.
+  std::optional<bool> is_terminal{};
+  // Off a terminal: least time between two progress lines of a running stage.
+  std::chrono::seconds plain_interval{10};
+  int bar_width = 10;  // characters between the bar's '|'s
+};
+
+template <class Clock = std::chrono::steady_clock>
+class BasicProgressBar {
+ public:
+  using clock = Clock;
+  using time_point = typename Clock::time_point;
+
+  explicit BasicProgressBar(ProgressBarOptions options = {})
+      : options_(options),
+        terminal_(options.is_terminal.value_or(detail::is_terminal(options.out))),
+        interval_(std::chrono::duration_cast<typename Clock::duration>(
+            terminal_ ? options.refresh_rate : std::chrono::duration<double>(options.plain_interval))) {}
+
+  bool is_terminal() const noexcept { return terminal_; }
+  const ProgressBarOptions& options() const noexcept { return options_; }
+
+  void on_sanity_check_start(Context&) noexcept { sanity_checking_ = true; }
+  void on_sanity_check_end(Context&) noexcept { sanity_checking_ = false; }
+
+  void on_train_epoch_start(Context& ctx) {
+    start(train_, fmt::format("Epoch {}", ctx.current_epoch()), ctx.num_training_batches(), ctx,
+          {.metrics_while_running = true, .metrics_at_end = true, .leave = true});
+  }
+  template <class Output, class Batch>
+  void on_train_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
+    tick(train_, batch_idx, ctx);
+  }
+  void on_train_epoch_end(Context& ctx) { finish(train_, ctx); }
+
+  void on_validation_start(Context& ctx) {
+    // Inside fit the epoch's bar has the metrics and comes back afterwards; validate() alone
+    // keeps its bar (and its metrics) like test().
+    const bool standalone = ctx.stage() == Stage::validate;
+    start(eval_, sanity_checking_ ? "Sanity Checking" : "Validation", -1, ctx,
+          {.metrics_while_running = false,
+           .metrics_at_end = !sanity_checking_ && (standalone || !terminal_),
+           .leave = standalone});
+  }
+  template <class Output, class Batch>
+  void on_validation_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
+    tick(eval_, batch_idx, ctx);
+  }
+  void on_validation_end(Context& ctx) { finish_eval(ctx); }
+
+  void on_test_start(Context& ctx) {
+    start(eval_, "Testing", -1, ctx, {.metrics_while_running = false, .metrics_at_end = true, .leave = true});
+  }
+  template <class Output, class Batch>
+  void on_test_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
+    tick(eval_, batch_idx, ctx);
+  }
+  void on_test_end(Context& ctx) { finish_eval(ctx); }
+
+  void on_predict_start(Context& ctx) {
+    start(eval_, "Predicting", -1, ctx, {.metrics_while_running = false, .metrics_at_end = false, .leave = true});
+  }
+  template <class Output, class Batch>
+  void on_predict_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
+    tick(eval_, batch_idx, ctx);
+  }
+  void on_predict_end(Context& ctx) { finish_eval(ctx); }
+
+  // An error ends the run: end the half-drawn line so the error message starts on its own.
+  void on_exception(const std::exception&, Context&) {
+    train_.stop();
+    eval_.stop();
+    sanity_checking_ = false;
+    if (line_width_ > 0 && options_.out) {
+      *options_.out << '\n';
+      options_.out->flush();
+      line_width_ = 0;
+    }
+  }
+
+ private:
+  struct Style {
+    bool metrics_while_running = false;  // postfix metrics on every redraw (the training bar)
+    bool metrics_at_end = false;         // metrics on the last frame / line
+    bool leave = true;                   // terminal: keep the last frame, else erase it
+  };
+
+  struct Bar {
+    std::string label;
+    std::int64_t n = 0;
+    std::int64_t total = -1;  // -1: unknown
+    time_point started{};
+    // The next time a batch end may redraw. max(): never (no bar running, or not rank 0), so
+    // the batch-end test needs no other branch.
+    time_point next = time_point::max();
+    bool running = false;
+    Style style{};
+    void stop() noexcept {
+      running = false;
+      next = time_point::max();
+    }
+  };
+
+  void start(Bar& bar, std::string label, std::int64_t total, const Context& ctx, Style style) {
+    bar.label = std::move(label);
+    bar.n = 0;
+    bar.total = total;
+    bar.style = style;
+    bar.started = Clock::now();
+    bar.running = options_.out && ctx.is_global_zero();
+    if (!bar.running) {
+      bar.next = time_point::max();
+      return;
+    }
+    bar.next = bar.started + interval_;
+    if (terminal_) {
+      columns_ = detail::terminal_columns(options_.out);
+      draw(bar, bar.started, nullptr);  // tqdm shows the empty bar at once
+    }
+  }
+
+  void tick(Bar& bar, std::int64_t batch_idx, const Context& ctx) {
+    bar.n = batch_idx + 1;
+    const time_point now = Clock::now();
+    if (now < bar.next) return;  // the per-batch path: one clock read, one comparison
+    bar.next = now + interval_;
+    const Context* metrics = bar.style.metrics_while_running ? &ctx : nullptr;
+    if (terminal_) draw(bar, now, metrics);
+    else write_line(bar, now, metrics, /*last=*/false);
+  }
+
+  void finish(Bar& bar, const Context& ctx) {
+    if (!bar.running) return;
+    bar.stop();
+    const time_point now = Clock::now();
+    const Context* metrics = bar.style.metrics_at_end ? &ctx : nullptr;
+    if (!terminal_) {
+      write_line(bar, now, metrics, /*last=*/true);
+    } else if (bar.style.leave) {
+      draw(bar, now, metrics);
+      *options_.out << '\n';
+      options_.out->flush();
+      line_width_ = 0;
+    } else {
+      erase();
+    }
+  }
+
+  // An evaluation bar ends; on a terminal the epoch's bar, if any, takes the line back, now
+  // with the validation metrics.
+  void finish_eval(const Context& ctx) {
+    finish(eval_, ctx);
+    if (terminal_ && train_.running) {
+      const time_point now = Clock::now();
+      train_.next = now + interval_;
+      draw(train_, now, &ctx);
+    }
+  }
+
+  double seconds_since(const Bar& bar, time_point now) const {
+    return std::chrono::duration<double>(now - bar.started).count();
+  }
+
+  // tqdm's bar: full blocks, then one partial block in eighths, then spaces.
+  std::string bar_cells(double fraction) const {
+    static constexpr std::string_view eighths[] = {" ", "\u258F", "\u258E", "\u258D", "\u258C",
+                                                   "\u258B", "\u258A", "\u2589", "\u2588"};
+    const auto width = static_cast<std::int64_t>(std::max(options_.bar_width, 1));
+    const auto units = static_cast<std::int64_t>(fraction * static_cast<double>(width * 8));
+    const std::int64_t full = std::min(units / 8, width);
+    std::string cells;
+    for (std::int64_t i = 0; i < full; ++i) cells += eighths[8];
+    if (full < width) {
+      cells += eighths[units % 8];
+      cells.append(static_cast<std::size_t>(width - full - 1), ' ');
+    }
+    return cells;
+  }
+
+  // tqdm's format_meter: "{label}: {pct:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]",
+  // or "{label}: {n}it [{elapsed}, {rate}{postfix}]" when the total is unknown.
+  std::string bar_line(const Bar& bar, time_point now, const Context* metrics) const {
+    const double elapsed = seconds_since(bar, now);
+    const double rate = elapsed > 0 && bar.n > 0 ? static_cast<double>(bar.n) / elapsed : 0.0;
+    std::string line = bar.label;
+    line += ": ";
+    if (bar.total > 0) {
+      const double fraction = std::clamp(static_cast<double>(bar.n) / static_cast<double>(bar.total), 0.0, 1.0);
+      const std::string remaining =
+          rate > 0 ? detail::format_interval(static_cast<double>(std::max<std::int64_t>(bar.total - bar.n, 0)) / rate)
+                   : "?";
+      line += fmt::format("{:3.0f}%|{}| {}/{} [{}<{}, {}", fraction * 100.0, bar_cells(fraction), bar.n, bar.total,
+                          detail::format_interval(elapsed), remaining, detail::format_rate(rate));
+    } else {
+      line += fmt::format("{}it [{}, {}", bar.n, detail::format_interval(elapsed), detail::format_rate(rate));
+    }
+    if (metrics) detail::append_metrics(line, metrics->progress_bar_metrics());
+    line += ']';
+    return line;
+  }
+
+  // '\r', the frame, and spaces over what is left of a longer previous frame (as tqdm does;
+  // no escape sequences, so any terminal shows it).
+  void draw(const Bar& bar, time_point now, const Context* metrics) {
+    std::string line = bar_line(bar, now, metrics);
+    if (columns_ > 1) detail::truncate_to_width(line, static_cast<std::size_t>(columns_ - 1));
+    const std::size_t width = detail::display_width(line);
+    std::string frame = "\r" + line;
+    if (width < line_width_) frame.append(line_width_ - width, ' ');
+    *options_.out << frame;
+    options_.out->flush();
+    line_width_ = width;
+  }
+
+  void erase() {
+    if (line_width_ == 0) return;
+    *options_.out << '\r' << std::string(line_width_, ' ') << '\r';
+    options_.out->flush();
+    line_width_ = 0;
+  }
+
+  // "{label}: {n}/{total} batches, {rate}, elapsed {t}[, remaining {t}]{, metrics}".
+  void write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const {
+    const double elapsed = seconds_since(bar, now);
+    const double rate = elapsed > 0 && bar.n > 0 ? static_cast<double>(bar.n) / elapsed : 0.0;
+    std::string line = bar.label;
+    line += bar.total > 0 ? fmt::format(": {}/{} batches", bar.n, bar.total) : fmt::format(": {} batches", bar.n);
+    line += ", ";
+    line += detail::format_rate(rate, " ");
+    line += ", elapsed ";
+    line += detail::format_interval(elapsed);
+    if (!last && bar.total > bar.n && rate > 0)
+      line += ", remaining " + detail::format_interval(static_cast<double>(bar.total - bar.n) / rate);
+    if (metrics) detail::append_metrics(line, metrics->progress_bar_metrics());
+    line += '\n';
+    *options_.out << line;
+    options_.out->flush();
+  }
+
+  ProgressBarOptions options_;
+  bool terminal_;
+  typename Clock::duration interval_;  // refresh_rate on a terminal, plain_interval elsewhere
+  Bar train_{};
+  Bar eval_{};  // validation, sanity check, test or predict: one at a time
+  bool sanity_checking_ = false;
+  std::size_t line_width_ = 0;  // columns of the frame on the terminal's current line
+  int columns_ = 0;             // terminal width, 0: unknown (no truncation)
+};
+
+using ProgressBar = BasicProgressBar<>;
+
+}  // namespace volt
