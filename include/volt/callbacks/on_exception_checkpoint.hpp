@@ -1,0 +1,73 @@
+#pragma once
+// volt::OnExceptionCheckpoint: Lightning 2.x's OnExceptionCheckpoint
+// (callbacks/on_exception_checkpoint.py). When trainer.fit() fails with an exception, the
+// Trainer calls on_exception before rethrowing, and this writes <dirpath>/<filename>.ckpt
+// through ctx.save_checkpoint, so the run can be resumed from where it failed. At teardown
+// (a stage that ended normally) that file is removed, as Lightning removes it: a stale
+// on-exception checkpoint from an earlier failure is not left to be resumed from by mistake.
+// `dirpath` is required, as in Lightning (an exception can come before any setup hook).
+// Saving while handling the exception must not hide it: when the checkpoint cannot be written
+// (the failure came before the optimizers existed, or the write itself fails), a message goes to
+// std::cerr and the original exception is the one the Trainer rethrows.
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <volt/core/context.hpp>
+#include <volt/core/stage.hpp>
+
+namespace volt {
+
+class OnExceptionCheckpoint {
+ public:
+  static constexpr const char* file_extension = ".ckpt";
+
+  struct Options {
+    std::filesystem::path dirpath{};         // required
+    std::string filename = "on_exception";   // without the extension
+  };
+
+  explicit OnExceptionCheckpoint(Options options) : options_(std::move(options)) {
+    if (options_.dirpath.empty())
+      throw std::invalid_argument("volt: OnExceptionCheckpoint needs a dirpath (.dirpath = \"checkpoints\").");
+    if (options_.filename.empty()) throw std::invalid_argument("volt: OnExceptionCheckpoint: the filename cannot be empty.");
+  }
+
+  std::filesystem::path ckpt_path() const { return options_.dirpath / (options_.filename + file_extension); }
+  const Options& options() const noexcept { return options_; }
+
+  // ---- hooks ----
+
+  void on_exception(const std::exception& error, Context& ctx) {
+    if (!ctx.state().handle.save_checkpoint) {
+      std::cerr << "volt: OnExceptionCheckpoint: no checkpoint written for \"" << error.what()
+                << "\": ctx.save_checkpoint() is not available (the failure came before fit installed it).\n";
+      return;
+    }
+    try {
+      if (ctx.is_global_zero()) {
+        std::error_code ec;
+        std::filesystem::create_directories(options_.dirpath, ec);
+      }
+      ctx.save_checkpoint(ckpt_path());  // overwrites a previous one
+    } catch (const std::exception& save_error) {
+      std::cerr << "volt: OnExceptionCheckpoint: could not write " << ckpt_path() << " (" << save_error.what()
+                << ") while handling \"" << error.what() << "\".\n";
+    }
+  }
+
+  void teardown(Stage, Context& ctx) {
+    if (!ctx.is_global_zero()) return;
+    std::error_code ec;
+    std::filesystem::remove(ckpt_path(), ec);
+  }
+
+ private:
+  Options options_;
+};
+
+}  // namespace volt
