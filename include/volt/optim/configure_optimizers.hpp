@@ -1,108 +1,681 @@
 #pragma once
-// Normalizes what configure_optimizers returns into one shape the loops use, keeping the
-// concrete optimizer and scheduler types (no type erasure, no virtual dispatch by volt).
-// Accepted: an optimizer (by value, or in a unique_ptr / shared_ptr), or an OptimizerConfig
-// made by volt::with_scheduler(optimizer, scheduler, {.interval, .frequency}).
+// Normalizes what configure_optimizers returns into one shape the loops use, keeping every
+// optimizer's and scheduler's concrete type (std::tuple; no type erasure, no virtual dispatch).
+// Lightning's return variants, in C++:
+//   (a) an optimizer: by value, or in a unique_ptr / shared_ptr
+//   (b) several: std::tuple{opt1, opt2}, std::pair{opt1, opt2}, or std::vector<Opt>
+//   (c) optimizers and schedulers: std::pair{std::tuple{opt1, opt2}, std::tuple{sched1}} (the i-th
+//       scheduler drives the i-th optimizer; each scheduler may be an LRSchedulerConfig), or
+//       std::pair{std::vector<Opt>, std::vector<Sched>}
+//   (d) a config: volt::OptimizerConfig{.optimizer = ..., .lr_scheduler = volt::LRSchedulerConfig{
+//           .scheduler = ..., .interval = volt::Interval::step, .frequency = 1, .monitor = "val_loss",
+//           .strict = true, .name = "lr-adam"}}   (or volt::with_scheduler(opt, sched, {...}))
+//   (e) several configs: std::tuple{config1, config2} or std::vector<Config>
+// volt's schedulers (volt::optim::CosineAnnealingLR, ...) are built from options only and attached
+// here, once the optimizer has its final address. torch's schedulers (torch::optim::StepLR) hold an
+// Optimizer&: hand their optimizer over in a unique_ptr / shared_ptr.
+#include <algorithm>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 #include <type_traits>
+#include <typeindex>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/detail/meta.hpp>
+#include <volt/optim/optimizer_name.hpp>
+#include <volt/optim/optimizer_state.hpp>
+#include <volt/optim/scheduler.hpp>
+#include <volt/optim/schedulers.hpp>  // so that <volt/volt.hpp> offers every scheduler
 
 namespace volt {
 
 enum class Interval { step, epoch };
 
-struct SchedulerOptions {
+// Which schedulers a step_schedulers call steps: Lightning steps the ones that need a monitored
+// metric (ReduceLROnPlateau) after validation, the others right after the optimizer step.
+enum class SchedulerFilter { all, monitored, unmonitored };
+
+// Lightning's lr scheduler config (the dict with "scheduler", "interval", ...).
+template <class Scheduler>
+struct LRSchedulerConfig {
+  Scheduler scheduler;
   Interval interval = Interval::epoch;  // Lightning's default
-  std::int64_t frequency = 1;           // step the scheduler every `frequency` intervals
+  std::int64_t frequency = 1;           // step every `frequency` intervals
+  std::string monitor{};                // metric a ReduceLROnPlateau steps on (callback_metrics key)
+  bool strict = true;                   // a missing monitored metric: error (true) or skip (false)
+  std::string name{};                   // LearningRateMonitor's name; default "lr-<Optimizer>"
 };
 
 struct NoScheduler {};
 
-template <class Optimizer, class Scheduler = NoScheduler>
+// Lightning's optimizer config (the dict with "optimizer", "lr_scheduler", "monitor").
+// lr_scheduler: NoScheduler, an LRSchedulerConfig, or a bare scheduler (default settings).
+template <class Optimizer, class LRScheduler = NoScheduler>
 struct OptimizerConfig {
   Optimizer optimizer;
-  Scheduler scheduler;
-  SchedulerOptions options{};
+  LRScheduler lr_scheduler{};
+  std::string monitor{};  // used when lr_scheduler sets no monitor of its own
 };
 
-// A scheduler holds a reference to its optimizer (torch::optim::StepLR does), so hand both
-// over behind pointers: with_scheduler(std::move(opt_ptr), std::make_unique<StepLR>(*opt_ptr, 10)).
+// volt::with_scheduler's settings: LRSchedulerConfig less the scheduler.
+struct SchedulerOptions {
+  Interval interval = Interval::epoch;
+  std::int64_t frequency = 1;
+  std::string monitor{};
+  bool strict = true;
+  std::string name{};
+};
+
+// with_scheduler(std::move(opt_ptr), std::make_unique<torch::optim::StepLR>(*opt_ptr, 10), {.interval = ...})
+// with_scheduler(torch::optim::Adam(...), volt::optim::CosineAnnealingLR{{.T_max = 10}})
 template <class Optimizer, class Scheduler>
-OptimizerConfig<Optimizer, Scheduler> with_scheduler(Optimizer optimizer, Scheduler scheduler,
-                                                     SchedulerOptions options = {}) {
-  return {std::move(optimizer), std::move(scheduler), options};
+auto with_scheduler(Optimizer optimizer, Scheduler scheduler, SchedulerOptions options = {}) {
+  if constexpr (std::is_same_v<Scheduler, NoScheduler>) {
+    return OptimizerConfig<Optimizer, NoScheduler>{std::move(optimizer), NoScheduler{}, std::move(options.monitor)};
+  } else {
+    return OptimizerConfig<Optimizer, LRSchedulerConfig<Scheduler>>{
+        std::move(optimizer),
+        LRSchedulerConfig<Scheduler>{std::move(scheduler), options.interval, options.frequency,
+                                     std::move(options.monitor), options.strict, std::move(options.name)},
+        std::string{}};
+  }
 }
 
 namespace optim {
 
+// Optimization::size for a std::vector of optimizers (known only at run time: num_optimizers()).
+inline constexpr std::size_t dynamic_size = std::dynamic_extent;
+
 template <class T>
 concept TorchOptimizer = std::derived_from<detail::deref_t<T>, torch::optim::Optimizer>;
 
-template <class S>
-concept Scheduler = requires(detail::deref_t<S>& s) { s.step(); };
-
-// The normalized result: one optimizer and an optional scheduler, owned here for the whole fit.
-template <class Optimizer, class Sched = NoScheduler>
-class Optimization {
- public:
-  static constexpr bool has_scheduler = !std::same_as<Sched, NoScheduler>;
-
-  Optimization(Optimizer optimizer, Sched scheduler, SchedulerOptions options)
-      : optimizer_(std::move(optimizer)), scheduler_(std::move(scheduler)), options_(options) {
-    if (options_.frequency < 1)
-      throw std::invalid_argument(fmt::format(
-          "volt: scheduler frequency={} is invalid; it must be >= 1 (step the scheduler every n intervals).",
-          options_.frequency));
-  }
-
-  decltype(auto) optimizer() noexcept { return detail::deref(optimizer_); }
-  decltype(auto) scheduler() noexcept { return detail::deref(scheduler_); }
-  const SchedulerOptions& scheduler_options() const noexcept { return options_; }
-
-  // Called by the loop after each optimizer step (Interval::step, count = global step) and at
-  // each epoch end (Interval::epoch, count = epochs done).
-  void step_scheduler(Interval when, std::int64_t count) {
-    if constexpr (has_scheduler) {
-      if (options_.interval == when && count % options_.frequency == 0) detail::deref(scheduler_).step();
-    }
-  }
-
- private:
-  Optimizer optimizer_;
-  [[no_unique_address]] Sched scheduler_;
-  SchedulerOptions options_;
+// The metrics a monitored scheduler reads (volt::MetricStore is one).
+template <class M>
+concept SchedulerMetrics = requires(const M& m, const std::string& key) {
+  { m.metric(key) } -> std::convertible_to<std::optional<double>>;
+  { m.callback_metrics() } -> std::convertible_to<std::map<std::string, double>>;
 };
+
+// For callers without metrics (e.g. a manual-optimization loop stepping plain schedulers).
+struct NoMetrics {
+  std::optional<double> metric(const std::string&) const { return std::nullopt; }
+  std::map<std::string, double> callback_metrics() const { return {}; }
+};
+
+// One optimizer and its scheduler config: NoScheduler, LRSchedulerConfig<S>, or (in a
+// std::vector with fewer schedulers than optimizers) std::optional<LRSchedulerConfig<S>>.
+template <class Optimizer, class SchedulerConfig = NoScheduler>
+struct OptimizerEntry {
+  Optimizer optimizer;
+  SchedulerConfig lr_scheduler{};
+  std::int64_t last_count = 0;  // the count the scheduler last stepped at: it steps once per count
+};
+
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... T>
+struct is_tuple<std::tuple<T...>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_pair : std::false_type {};
+template <class A, class B>
+struct is_pair<std::pair<A, B>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class C>
+inline constexpr bool has_scheduler_v = !std::is_same_v<C, NoScheduler>;
+
+// The LRSchedulerConfig inside an entry's scheduler slot, or nullptr.
+template <class C>
+auto* scheduler_config(C& slot) noexcept {
+  if constexpr (is_optional<std::remove_const_t<C>>::value) return slot ? &*slot : nullptr;
+  else return &slot;
+}
 
 template <class T>
 struct unsupported_configure_optimizers_result : std::false_type {};
 
-template <class R>
-auto normalize(R&& result) {
-  using T = std::remove_cvref_t<R>;
+namespace impl {
+
+template <class Storage, class F>
+void for_each_entry(Storage& entries, F&& f) {
+  if constexpr (is_tuple<std::remove_const_t<Storage>>::value) {
+    std::size_t i = 0;
+    std::apply([&](auto&... e) { (f(e, i++), ...); }, entries);
+  } else {
+    for (std::size_t i = 0; i < entries.size(); ++i) f(entries[i], i);
+  }
+}
+
+inline std::string join_keys(const std::map<std::string, double>& m) {
+  std::string out = "[";
+  for (const auto& [k, v] : m) out += (out.size() > 1 ? ", " : "") + k;
+  return out + "]";
+}
+
+}  // namespace impl
+
+// The normalized result of configure_optimizers: a std::tuple (or a std::vector) of entries,
+// owned here for the whole fit. Moving it re-points volt's schedulers at the moved optimizers.
+template <class Storage>
+class Optimization {
+  static constexpr bool is_static = is_tuple<Storage>::value;
+
+ public:
+  using storage_type = Storage;
+  // Number of optimizers; dynamic_size when configure_optimizers returned a std::vector.
+  static constexpr std::size_t size = [] {
+    if constexpr (is_static) return std::tuple_size_v<Storage>;
+    else return dynamic_size;
+  }();
+
+  explicit Optimization(Storage entries) : entries_(std::move(entries)) {
+    validate();
+    bind_schedulers(/*fresh=*/true);
+  }
+  Optimization(Optimization&& other) : entries_(std::move(other.entries_)) { bind_schedulers(/*fresh=*/false); }
+  Optimization(const Optimization&) = delete;
+  Optimization& operator=(const Optimization&) = delete;
+  Optimization& operator=(Optimization&&) = delete;
+
+  std::size_t num_optimizers() const noexcept {
+    if constexpr (is_static) return size;
+    else return entries_.size();
+  }
+
+  // The I-th optimizer (its concrete type, unwrapped from any smart pointer).
+  template <std::size_t I>
+  auto& optimizer() {
+    if constexpr (is_static) {
+      static_assert(I < size, "volt: optimizer<I>(): I is past the optimizers configure_optimizers returned.");
+      return detail::deref(std::get<I>(entries_).optimizer);
+    } else {
+      return detail::deref(entries_.at(I).optimizer);
+    }
+  }
+  // The first optimizer: the one automatic optimization steps.
+  auto& optimizer() { return optimizer<0>(); }
+
+  // The I-th optimizer's LRSchedulerConfig, and its scheduler (unwrapped).
+  template <std::size_t I>
+  auto& lr_scheduler_config() {
+    auto& slot = entry<I>().lr_scheduler;
+    static_assert(has_scheduler_v<std::remove_reference_t<decltype(slot)>>,
+                  "volt: lr_scheduler<I>(): optimizer I has no lr scheduler.");
+    auto* config = scheduler_config(slot);
+    if (config == nullptr)
+      throw std::out_of_range(fmt::format("volt: optimizer {} has no lr scheduler.", I));
+    return *config;
+  }
+  template <std::size_t I>
+  auto& lr_scheduler() {
+    return detail::deref(lr_scheduler_config<I>().scheduler);
+  }
+
+  Storage& entries() noexcept { return entries_; }
+  const Storage& entries() const noexcept { return entries_; }
+
+  // f(optimizer, index) for each optimizer, in configure_optimizers' order.
+  template <class F>
+  void for_each_optimizer(F&& f) {
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) { f(detail::deref(e.optimizer), i); });
+  }
+  // f(scheduler, config, optimizer index) for each scheduler.
+  template <class F>
+  void for_each_lr_scheduler(F&& f) {
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
+      if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
+        if (auto* config = scheduler_config(e.lr_scheduler)) f(detail::deref(config->scheduler), *config, i);
+      }
+    });
+  }
+
+  // Steps each scheduler whose interval is `when` and whose frequency divides `count` (the
+  // global step for Interval::step, the number of finished epochs for Interval::epoch; counts
+  // start at 1), at most once per count. A scheduler that steps on a metric (ReduceLROnPlateau)
+  // reads its `monitor` from `metrics`; when the metric is missing, strict throws
+  // std::runtime_error naming it and the metrics there are, and non-strict skips the step.
+  template <class Metrics>
+  void step_schedulers(Interval when, std::int64_t count, const Metrics& metrics,
+                       SchedulerFilter which = SchedulerFilter::all) {
+    static_assert(SchedulerMetrics<Metrics>,
+                  "volt: step_schedulers needs metrics with `std::optional<double> metric(const std::string&) const` "
+                  "and `std::map<std::string, double> callback_metrics() const` (volt::MetricStore has both).");
+    if (count < 1) return;
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t index) {
+      if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
+        auto* config = scheduler_config(e.lr_scheduler);
+        if (config == nullptr) return;
+        using S = detail::deref_t<decltype(config->scheduler)>;
+        constexpr bool monitored = MetricScheduler<S>;
+        if ((which == SchedulerFilter::monitored && !monitored) || (which == SchedulerFilter::unmonitored && monitored))
+          return;
+        if (config->interval != when || count % config->frequency != 0 || e.last_count == count) return;
+        if constexpr (monitored) {
+          const std::optional<double> value = metrics.metric(config->monitor);
+          if (!value) {
+            if (!config->strict) return;
+            throw std::runtime_error(fmt::format(
+                "volt: {} (the lr scheduler of optimizer {}) is conditioned on metric '{}', which is not "
+                "available. Available metrics are: {}. Log '{}' with ctx.log, set `monitor` in its "
+                "volt::LRSchedulerConfig to one of the available metrics, or set strict = false to skip the step "
+                "while the metric is missing.",
+                class_name<S>(), index, config->monitor, impl::join_keys(metrics.callback_metrics()), config->monitor));
+          }
+          detail::deref(config->scheduler).step(*value);
+        } else {
+          detail::deref(config->scheduler).step();
+        }
+        e.last_count = count;
+      }
+    });
+  }
+
+  // Before step_schedulers: steps the schedulers that need no metric.
+  void step_scheduler(Interval when, std::int64_t count) {
+    step_schedulers(when, count, NoMetrics{}, SchedulerFilter::unmonitored);
+  }
+
+  // Manual optimization (Lightning's `self.lr_schedulers()[i].step()`): steps the scheduler paired
+  // with optimizer `optimizer_index` now, whatever its interval and frequency. A scheduler that
+  // steps on a metric takes it as `metric`.
+  void step_lr_scheduler(std::size_t optimizer_index, std::optional<double> metric = std::nullopt) {
+    bool found = false;
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
+      if (i != optimizer_index) return;
+      if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
+        auto* config = scheduler_config(e.lr_scheduler);
+        if (config == nullptr) return;
+        found = true;
+        using S = detail::deref_t<decltype(config->scheduler)>;
+        if constexpr (MetricScheduler<S>) {
+          if (!metric)
+            throw std::invalid_argument(fmt::format(
+                "volt: the lr scheduler of optimizer {} ({}) steps on a metric: pass it, "
+                "lr_scheduler_step(index, metric).",
+                i, class_name<S>()));
+          detail::deref(config->scheduler).step(*metric);
+        } else {
+          detail::deref(config->scheduler).step();
+        }
+      }
+    });
+    if (!found)
+      throw std::out_of_range(fmt::format("volt: optimizer {} has no lr scheduler (configure_optimizers returned {} "
+                                          "optimizer(s)).",
+                                          optimizer_index, num_optimizers()));
+  }
+
+  // Each optimizer's current lr per param group, named as Lightning's LearningRateMonitor names
+  // them: optimizers with a scheduler first ("lr-Adam", a second Adam "lr-Adam-1", or the config's
+  // name), then those without; "/pg1", "/pg2", ... when an optimizer has several param groups.
+  std::vector<std::pair<std::string, double>> learning_rates() const {
+    std::vector<std::pair<std::string, double>> out;
+    std::map<std::type_index, std::int64_t> seen;
+    auto add = [&](const torch::optim::Optimizer& opt, std::string name, std::type_index type, bool counted) {
+      if (counted) ++seen[type];
+      if (auto it = seen.find(type); it != seen.end() && it->second > 1) name += fmt::format("-{}", it->second - 1);
+      const auto& groups = opt.param_groups();
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        out.emplace_back(groups.size() > 1 ? fmt::format("{}/pg{}", name, g + 1) : name, groups[g].options().get_lr());
+    };
+    impl::for_each_entry(entries_, [&](const auto& e, std::size_t) {
+      using O = detail::deref_t<decltype(e.optimizer)>;
+      if constexpr (has_scheduler_v<std::remove_const_t<decltype(e.lr_scheduler)>>) {
+        if (const auto* config = scheduler_config(e.lr_scheduler)) {
+          const bool unnamed = config->name.empty();
+          add(detail::deref(e.optimizer), unnamed ? "lr-" + class_name<O>() : config->name, typeid(O), unnamed);
+        }
+      }
+    });
+    impl::for_each_entry(entries_, [&](const auto& e, std::size_t) {
+      using O = detail::deref_t<decltype(e.optimizer)>;
+      bool without = true;
+      if constexpr (has_scheduler_v<std::remove_const_t<decltype(e.lr_scheduler)>>)
+        without = scheduler_config(e.lr_scheduler) == nullptr;
+      if (without) add(detail::deref(e.optimizer), "lr-" + class_name<O>(), typeid(O), true);
+    });
+    return out;
+  }
+
+  // Every optimizer's state (with its param groups' lrs and other options, which libtorch's
+  // Optimizer::load leaves alone) and every scheduler's, for exact resume: load into an
+  // Optimization normalized from the same configure_optimizers.
+  void save(torch::serialize::OutputArchive& archive) const {
+    detail::sched::write(archive, "num_optimizers", static_cast<std::int64_t>(num_optimizers()));
+    impl::for_each_entry(entries_, [&](const auto& e, std::size_t i) {
+      torch::serialize::OutputArchive opt(archive.compilation_unit());
+      save_optimizer(detail::deref(e.optimizer), opt);
+      archive.write(fmt::format("optimizer/{}", i), opt);
+      if constexpr (has_scheduler_v<std::remove_const_t<decltype(e.lr_scheduler)>>) {
+        if (const auto* config = scheduler_config(e.lr_scheduler)) {
+          torch::serialize::OutputArchive sched(archive.compilation_unit());
+          save_scheduler(detail::deref(config->scheduler), sched);
+          archive.write(fmt::format("lr_scheduler/{}", i), sched);
+          detail::sched::write(archive, fmt::format("lr_scheduler_count/{}", i), e.last_count);
+        }
+      }
+    });
+  }
+  void load(torch::serialize::InputArchive& archive) {
+    const auto n = detail::sched::read_int(archive, "num_optimizers");
+    if (n != static_cast<std::int64_t>(num_optimizers()))
+      throw std::runtime_error(fmt::format("volt: the saved optimization state has {} optimizers; "
+                                           "configure_optimizers returned {}.",
+                                           n, num_optimizers()));
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
+      torch::serialize::InputArchive opt;
+      archive.read(fmt::format("optimizer/{}", i), opt);
+      load_optimizer(detail::deref(e.optimizer), opt);
+    });
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
+      if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
+        if (auto* config = scheduler_config(e.lr_scheduler)) {
+          torch::serialize::InputArchive sched;
+          archive.read(fmt::format("lr_scheduler/{}", i), sched);
+          load_scheduler(detail::deref(config->scheduler), sched);
+          e.last_count = detail::sched::read_int(archive, fmt::format("lr_scheduler_count/{}", i));
+        }
+      }
+    });
+  }
+
+ private:
+  template <std::size_t I>
+  auto& entry() {
+    if constexpr (is_static) return std::get<I>(entries_);
+    else return entries_.at(I);
+  }
+
+  void validate() const {
+    impl::for_each_entry(entries_, [&](const auto& e, std::size_t i) {
+      if constexpr (has_scheduler_v<std::remove_const_t<decltype(e.lr_scheduler)>>) {
+        const auto* config = scheduler_config(e.lr_scheduler);
+        if (config == nullptr) return;
+        using S = detail::deref_t<decltype(config->scheduler)>;
+        if (config->frequency < 1)
+          throw std::invalid_argument(fmt::format(
+              "volt: the lr scheduler of optimizer {} has frequency={}; it must be >= 1 (step the scheduler "
+              "every n intervals).",
+              i, config->frequency));
+        if constexpr (MetricScheduler<S>) {
+          if (config->monitor.empty())
+            throw std::invalid_argument(fmt::format(
+                "volt: {} (the lr scheduler of optimizer {}) steps on a metric, and its config names none. Set "
+                "`monitor`: volt::OptimizerConfig{{.optimizer = ..., .lr_scheduler = volt::LRSchedulerConfig{{"
+                ".scheduler = ..., .monitor = \"val_loss\"}}}} (or OptimizerConfig's own .monitor).",
+                class_name<S>(), i));
+        }
+      }
+    });
+  }
+
+  // fresh: attach volt's schedulers (recording base lrs); otherwise (after a move) re-point them.
+  void bind_schedulers(bool fresh) {
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t) {
+      if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
+        auto* config = scheduler_config(e.lr_scheduler);
+        if (config == nullptr) return;
+        auto& s = detail::deref(config->scheduler);
+        auto& opt = detail::deref(e.optimizer);
+        if constexpr (AttachableScheduler<std::remove_reference_t<decltype(s)>>) {
+          if (fresh && !s.attached()) s.attach(opt);
+          else s.rebind(opt);
+        }
+      }
+    });
+  }
+
+  Storage entries_;
+};
+
+namespace impl {
+
+template <class T>
+inline constexpr bool is_optimizer_config_v = detail::is_specialization_of_v<T, OptimizerConfig>;
+template <class T>
+inline constexpr bool is_scheduler_config_v = detail::is_specialization_of_v<T, LRSchedulerConfig>;
+
+// The scheduler type a slot holds: S for a bare S or an LRSchedulerConfig<S>.
+template <class X>
+struct scheduler_of {
+  using type = X;
+};
+template <class S>
+struct scheduler_of<LRSchedulerConfig<S>> {
+  using type = S;
+};
+template <class X>
+using scheduler_of_t = typename scheduler_of<X>::type;
+
+template <class X>
+using config_of_t = std::conditional_t<std::is_same_v<X, NoScheduler>, NoScheduler, LRSchedulerConfig<scheduler_of_t<X>>>;
+
+// One static_assert per mistake, in order; true when O is usable.
+template <class O>
+constexpr bool check_optimizer() {
+  static_assert(TorchOptimizer<O>,
+                "volt: OptimizerConfig::optimizer must be a torch::optim optimizer (by value, unique_ptr or "
+                "shared_ptr), e.g. std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(1e-3)).");
+  return TorchOptimizer<O>;
+}
+
+template <class O, class X>
+constexpr bool check_scheduler() {
+  if constexpr (std::is_same_v<X, NoScheduler>) {
+    return true;
+  } else {
+    using S = scheduler_of_t<X>;
+    static_assert(Scheduler<S>,
+                  "volt: OptimizerConfig::scheduler must have step() (or step(double metric), as ReduceLROnPlateau): "
+                  "a volt::optim scheduler such as volt::optim::CosineAnnealingLR{{.T_max = 10}}, or "
+                  "torch::optim::StepLR in a unique_ptr.");
+    if constexpr (Scheduler<S>) {
+      static_assert(!TorchLRScheduler<S> || detail::is_smart_pointer_v<O>,
+                    "volt: torch's schedulers (torch::optim::StepLR, ...) hold a reference to their optimizer, so "
+                    "the optimizer must keep its address: hand it over in a std::unique_ptr or std::shared_ptr "
+                    "(auto opt = std::make_unique<torch::optim::Adam>(...); auto sched = "
+                    "std::make_unique<torch::optim::StepLR>(*opt, 10);), or use volt::optim::StepLR{{.step_size = 10}}.");
+      return !TorchLRScheduler<S> || detail::is_smart_pointer_v<O>;
+    } else {
+      return false;
+    }
+  }
+}
+
+// A slot's content as an LRSchedulerConfig (or NoScheduler); `monitor` fills an unset monitor.
+template <class X>
+auto to_config(X&& x, std::string monitor = {}) {
+  using T = std::remove_cvref_t<X>;
+  if constexpr (std::is_same_v<T, NoScheduler>) {
+    return NoScheduler{};
+  } else if constexpr (is_scheduler_config_v<T>) {
+    T config = std::forward<X>(x);
+    if (config.monitor.empty()) config.monitor = std::move(monitor);
+    return config;
+  } else {
+    return LRSchedulerConfig<T>{.scheduler = std::forward<X>(x), .monitor = std::move(monitor)};
+  }
+}
+
+template <class O, class L>
+auto entry_from(OptimizerConfig<O, L>&& config) {
+  return OptimizerEntry<O, config_of_t<L>>{std::move(config.optimizer),
+                                           to_config(std::move(config.lr_scheduler), std::move(config.monitor))};
+}
+
+template <class T>
+struct config_entry;
+template <class O, class L>
+struct config_entry<OptimizerConfig<O, L>> {
+  using type = OptimizerEntry<O, config_of_t<L>>;
+  static constexpr bool ok = check_optimizer<O>() && check_scheduler<O, L>();
+};
+
+template <class T>
+constexpr std::size_t count_of() {
+  if constexpr (is_tuple<T>::value) return std::tuple_size_v<T>;
+  else return 1;
+}
+
+// A single optimizer / scheduler as a 1-tuple; tuples and vectors as they are.
+template <class T>
+auto as_sequence(T&& t) {
+  using U = std::remove_cvref_t<T>;
+  if constexpr (is_tuple<U>::value || is_vector<U>::value) return U(std::forward<T>(t));
+  else return std::tuple<U>(std::forward<T>(t));
+}
+
+template <class Opts, class Scheds, std::size_t... I>
+auto zip_entries(Opts&& opts, Scheds&& scheds, std::index_sequence<I...>) {
+  constexpr std::size_t n_sched = std::tuple_size_v<std::remove_cvref_t<Scheds>>;
+  auto make = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+    using O = std::tuple_element_t<K, std::remove_cvref_t<Opts>>;
+    if constexpr (K < n_sched) {
+      using X = std::tuple_element_t<K, std::remove_cvref_t<Scheds>>;
+      return OptimizerEntry<O, config_of_t<X>>{std::move(std::get<K>(opts)), to_config(std::move(std::get<K>(scheds)))};
+    } else {
+      return OptimizerEntry<O>{std::move(std::get<K>(opts))};
+    }
+  };
+  return std::tuple{make(std::integral_constant<std::size_t, I>{})...};
+}
+
+template <class Opts, class Scheds>
+auto pair_entries(Opts opts, Scheds scheds) {
+  if constexpr (is_tuple<Opts>::value && is_tuple<Scheds>::value) {
+    constexpr std::size_t n_opt = std::tuple_size_v<Opts>, n_sched = std::tuple_size_v<Scheds>;
+    static_assert(n_sched <= n_opt,
+                  "volt: configure_optimizers returned more schedulers than optimizers; the i-th scheduler drives "
+                  "the i-th optimizer.");
+    constexpr bool ok = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (check_optimizer<std::tuple_element_t<I, Opts>>() && ...) &&
+             (check_scheduler<std::tuple_element_t<I, Opts>, std::tuple_element_t<I, Scheds>>() && ...);
+    }(std::make_index_sequence<std::min(n_sched, n_opt)>{}) && [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (check_optimizer<std::tuple_element_t<I, Opts>>() && ...);
+    }(std::make_index_sequence<n_opt>{});
+    if constexpr (ok && n_sched <= n_opt)
+      return zip_entries(std::move(opts), std::move(scheds), std::make_index_sequence<n_opt>{});
+  } else if constexpr (is_vector<Opts>::value && is_vector<Scheds>::value) {
+    using O = typename Opts::value_type;
+    using X = typename Scheds::value_type;
+    if constexpr (check_optimizer<O>() && check_scheduler<O, X>()) {
+      if (scheds.size() > opts.size())
+        throw std::invalid_argument(fmt::format(
+            "volt: configure_optimizers returned {} schedulers for {} optimizers; the i-th scheduler drives the "
+            "i-th optimizer, so give at most one per optimizer.",
+            scheds.size(), opts.size()));
+      using Entry = OptimizerEntry<O, std::optional<config_of_t<X>>>;
+      std::vector<Entry> entries;
+      entries.reserve(opts.size());
+      for (std::size_t i = 0; i < opts.size(); ++i) {
+        entries.push_back(Entry{std::move(opts[i]), std::nullopt});
+        if (i < scheds.size()) entries.back().lr_scheduler.emplace(to_config(std::move(scheds[i])));
+      }
+      return entries;
+    }
+  } else {
+    static_assert(detail::dependent_false<Opts, Scheds>,
+                  "volt: configure_optimizers returned a pair of (optimizers, schedulers) whose sides do not match: "
+                  "use std::tuple on both sides, or std::vector on both sides.");
+  }
+}
+
+}  // namespace impl
+
+// configure_optimizers' result -> Optimization<std::tuple<OptimizerEntry...>> (or a std::vector).
+template <class T>
+auto normalize(T result) {
+  auto finish = [](auto entries) {
+    using Storage = decltype(entries);
+    if constexpr (is_vector<Storage>::value)
+      if (entries.empty())
+        throw std::invalid_argument("volt: configure_optimizers returned an empty std::vector; return at least one "
+                                    "optimizer.");
+    return Optimization<Storage>(std::move(entries));
+  };
+
   if constexpr (TorchOptimizer<T>) {
-    return Optimization<T>(std::forward<R>(result), NoScheduler{}, SchedulerOptions{});
-  } else if constexpr (detail::is_specialization_of_v<T, OptimizerConfig>) {
-    using O = decltype(result.optimizer);
-    using S = decltype(result.scheduler);
-    static_assert(TorchOptimizer<O>, "volt: OptimizerConfig::optimizer must be a torch::optim optimizer "
-                                     "(by value, unique_ptr or shared_ptr).");
-    static_assert(std::same_as<S, NoScheduler> || Scheduler<S>,
-                  "volt: OptimizerConfig::scheduler must have step() (e.g. torch::optim::StepLR in a unique_ptr).");
-    return Optimization<O, S>(std::move(result.optimizer), std::move(result.scheduler), result.options);
+    return finish(std::tuple<OptimizerEntry<T>>{OptimizerEntry<T>{std::move(result)}});
+  } else if constexpr (impl::is_optimizer_config_v<T>) {
+    if constexpr (impl::config_entry<T>::ok) return finish(std::tuple{impl::entry_from(std::move(result))});
+  } else if constexpr (is_tuple<T>::value) {
+    return [&]<class... X>(std::tuple<X...>*) {
+      if constexpr ((TorchOptimizer<X> && ...)) {
+        return finish(std::apply([](auto&&... o) { return std::tuple{OptimizerEntry<std::remove_cvref_t<decltype(o)>>{
+                                                       std::move(o)}...}; },
+                                 std::move(result)));
+      } else if constexpr ((impl::is_optimizer_config_v<X> && ...)) {
+        if constexpr ((impl::config_entry<X>::ok && ...))
+          return finish(std::apply([](auto&&... c) { return std::tuple{impl::entry_from(std::move(c))...}; },
+                                   std::move(result)));
+      } else {
+        static_assert(unsupported_configure_optimizers_result<T>::value,
+                      "volt: configure_optimizers returned a std::tuple that mixes optimizers with other things: a "
+                      "tuple holds optimizers only, or volt::OptimizerConfigs only. For optimizers with schedulers "
+                      "return std::pair{std::tuple{optimizers...}, std::tuple{schedulers...}}.");
+      }
+    }(static_cast<T*>(nullptr));
+  } else if constexpr (is_vector<T>::value) {
+    using X = typename T::value_type;
+    if constexpr (TorchOptimizer<X>) {
+      std::vector<OptimizerEntry<X>> entries;
+      entries.reserve(result.size());
+      for (auto& o : result) entries.push_back(OptimizerEntry<X>{std::move(o)});
+      return finish(std::move(entries));
+    } else if constexpr (impl::is_optimizer_config_v<X>) {
+      if constexpr (impl::config_entry<X>::ok) {
+        std::vector<typename impl::config_entry<X>::type> entries;
+        entries.reserve(result.size());
+        for (auto& c : result) entries.push_back(impl::entry_from(std::move(c)));
+        return finish(std::move(entries));
+      }
+    } else {
+      static_assert(unsupported_configure_optimizers_result<T>::value,
+                    "volt: configure_optimizers returned a std::vector of something volt cannot use: a vector holds "
+                    "optimizers of one type, or volt::OptimizerConfigs of one type.");
+    }
+  } else if constexpr (is_pair<T>::value) {
+    using A = typename T::first_type;
+    using B = typename T::second_type;
+    if constexpr (TorchOptimizer<A> && TorchOptimizer<B>) {
+      return finish(std::tuple<OptimizerEntry<A>, OptimizerEntry<B>>{OptimizerEntry<A>{std::move(result.first)},
+                                                                     OptimizerEntry<B>{std::move(result.second)}});
+    } else {
+      return finish(impl::pair_entries(impl::as_sequence(std::move(result.first)),
+                                       impl::as_sequence(std::move(result.second))));
+    }
   } else {
     static_assert(unsupported_configure_optimizers_result<T>::value,
                   "volt: configure_optimizers returned a type volt cannot use (see the note). Return a "
-                  "torch::optim optimizer (by value, unique_ptr or shared_ptr) or volt::with_scheduler(optimizer, "
-                  "scheduler, {.interval = volt::Interval::epoch, .frequency = 1}).");
+                  "torch::optim optimizer (by value, unique_ptr or shared_ptr), several (std::tuple / std::vector), "
+                  "optimizers with schedulers (std::pair{std::tuple{opts...}, std::tuple{scheds...}}), or "
+                  "volt::OptimizerConfig{.optimizer = ..., .lr_scheduler = volt::LRSchedulerConfig{...}} (one, or a "
+                  "std::tuple / std::vector of them).");
   }
 }
+
+// The Optimization type a configure_optimizers result normalizes to.
+template <class Result>
+using optimization_t = decltype(normalize(std::declval<Result>()));
 
 }  // namespace optim
 }  // namespace volt

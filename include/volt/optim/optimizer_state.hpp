@@ -1,0 +1,46 @@
+#pragma once
+// An optimizer's whole state for exact resume. libtorch 1.13's Optimizer::save / load keep the
+// per-parameter state (momentum buffers, Adam moments), but Optimizer::load leaves the param
+// groups' options as they are: the lr a scheduler set (and OneCycleLR's momentum / betas) would
+// come back as configure_optimizers built them. These save and restore both.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <volt/optim/scheduler.hpp>
+
+namespace volt::optim {
+
+inline void save_optimizer(const torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& archive) {
+  torch::serialize::OutputArchive state(archive.compilation_unit());
+  optimizer.save(state);
+  archive.write("state", state);
+  const auto& groups = optimizer.param_groups();
+  detail::sched::write(archive, "param_groups/size", static_cast<std::int64_t>(groups.size()));
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    torch::serialize::OutputArchive options(archive.compilation_unit());
+    groups[g].options().serialize(options);
+    archive.write("param_groups/" + std::to_string(g), options);
+  }
+}
+
+inline void load_optimizer(torch::optim::Optimizer& optimizer, torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive state;
+  archive.read("state", state);
+  optimizer.load(state);
+  auto& groups = optimizer.param_groups();
+  const auto saved = detail::sched::read_int(archive, "param_groups/size");
+  if (saved != static_cast<std::int64_t>(groups.size()))
+    throw std::runtime_error(fmt::format("volt: the saved optimizer has {} param groups; this one has {}.", saved,
+                                         groups.size()));
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    torch::serialize::InputArchive options;
+    archive.read("param_groups/" + std::to_string(g), options);
+    groups[g].options().serialize(options);
+  }
+}
+
+}  // namespace volt::optim
