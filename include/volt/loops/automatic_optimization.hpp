@@ -74,7 +74,7 @@ torch::Tensor automatic_optimization_step(Run& run, Optimization& optimization, 
   // Counted even when a grad scaler skips the step, as Lightning counts it.
   run.precision.optimizer_step(optimizer);
   ++run.state.global_step;
-  optimization.step_scheduler(Interval::step, run.state.global_step);
+  optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::unmonitored);
   return loss.detach();
 }
 

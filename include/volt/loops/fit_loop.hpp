@@ -71,8 +71,9 @@ void run_validation(Run& run, TrainLoader* train_loader, ValLoader* val_loader, 
 // One training epoch:
 //   on_train_epoch_start | per batch: on_train_batch_start (true / -1: skip the rest of the
 //   epoch), automatic_optimization_step, [last batch: epoch-interval scheduler step],
-//   on_train_batch_end, [validation when due] | training_epoch_end(outputs) (1.x, only if
-//   declared) | on_train_epoch_end
+//   on_train_batch_end, [validation when due], step-interval schedulers that monitor a metric |
+//   training_epoch_end(outputs) (1.x, only if declared) | on_train_epoch_end | [all batches ran:
+//   epoch-interval schedulers that monitor a metric (ReduceLROnPlateau)]
 template <class Run, class TrainLoader, class ValLoader, class Optimization>
 void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, Optimization& optimization,
                     const ValidationPlan& val) {
@@ -86,6 +87,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   run.state.family = HookFamily::train_epoch;
   run.emit(hooks::on_train_epoch_start);
   std::conditional_t<collect, std::vector<torch::Tensor>, NoStepOutput> outputs{};
+  bool last_batch_ran = false;
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     const auto batch = run.prepare_batch(raw_batch);
     run.state.family = HookFamily::train_step;
@@ -99,12 +101,16 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if (skip_rest) return false;
 
     torch::Tensor loss = automatic_optimization_step(run, optimization, batch, batch_idx, is_last);
-    if (is_last) optimization.step_scheduler(Interval::epoch, epoch + 1);
+    if (is_last) {
+      optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::unmonitored);
+      last_batch_ran = true;
+    }
     run.emit(hooks::on_train_batch_end, std::as_const(loss), batch, batch_idx);
     if constexpr (collect) outputs.push_back(loss);
 
     const bool check_due = val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
     if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
+    optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::monitored);
     run.state.family = HookFamily::train_step;
     check_max_time(run);
     return !(max_steps_reached(run) || (run.state.should_stop && may_stop_early(run)));
@@ -115,6 +121,8 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   run.metrics.end_epoch(HookFamily::train_epoch);
   run.emit(hooks::on_train_epoch_end);
   run.metrics.end_epoch(HookFamily::train_epoch);  // what on_train_epoch_end itself logged
+  if (last_batch_ran)
+    optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::monitored);
   check_max_time(run);
 }
 
