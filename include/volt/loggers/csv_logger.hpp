@@ -1,0 +1,201 @@
+#pragma once
+// volt::loggers::CSVLogger: Lightning's CSVLogger (lightning.pytorch.loggers.CSVLogger over
+// lightning.fabric's _ExperimentWriter, 2.x), writing the same files byte for byte:
+//
+//   <save_dir>/<name>/version_<N>/metrics.csv   one row per log_metrics call, plus a `step`
+//                                               column; header = sorted union of all keys seen;
+//                                               missing values are empty cells; "\r\n" row ends
+//                                               (Python's csv module); floats as Python's repr
+//   <save_dir>/<name>/version_<N>/hparams.yaml  yaml.dump of the hyperparameters, rewritten on
+//                                               each log_hyperparams call
+//
+// Rows are buffered and written by save(), which log_metrics calls itself when
+// (step + 1) % flush_logs_every_n_steps == 0 (Lightning's Trainer also calls save() after each
+// log_metrics). A save that meets keys the file does not have yet rewrites the whole file under
+// the wider header, as Lightning 2.x does; other saves append.
+//
+// Where volt differs, and why:
+// - A value logged under the key "epoch" that is a whole number is written as an integer ("0",
+//   not "0.0"): Lightning's Trainer adds `epoch` as a Python int, while volt's metric maps hold
+//   doubles. Every other value is written as a float.
+// - Lightning deletes an old metrics.csv of the same version folder when the logger starts; volt
+//   replaces it at the first save instead (temp file + rename, like every full rewrite here), so
+//   a crash before that save loses nothing. The destructor saves rows still buffered.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <volt/loggers/csv.hpp>
+#include <volt/loggers/file_io.hpp>
+#include <volt/loggers/hparams.hpp>
+#include <volt/loggers/hparams_yaml.hpp>
+#include <volt/loggers/python_format.hpp>
+#include <volt/loggers/versioning.hpp>
+
+namespace volt::loggers {
+
+struct CSVLoggerOptions {
+  std::filesystem::path save_dir;
+  std::string name = "lightning_logs";
+  std::optional<std::int64_t> version{};  // nullopt: the next free version_<N>
+  std::int64_t flush_logs_every_n_steps = 100;
+};
+
+class CSVLogger {
+ public:
+  using Options = CSVLoggerOptions;
+  static constexpr std::string_view metrics_file_name = "metrics.csv";
+  static constexpr std::string_view hparams_file_name = "hparams.yaml";
+
+  explicit CSVLogger(Options options)
+      : dir_(std::move(options.save_dir), std::move(options.name), options.version),
+        flush_every_(options.flush_logs_every_n_steps) {
+    if (flush_every_ < 1)
+      throw std::invalid_argument(fmt::format(
+          "volt: CSVLogger: flush_logs_every_n_steps must be at least 1, got {}", flush_every_));
+  }
+
+  // Move-only: two copies would write one file. No assignment: it would drop buffered rows.
+  CSVLogger(const CSVLogger&) = delete;
+  CSVLogger& operator=(const CSVLogger&) = delete;
+  CSVLogger(CSVLogger&& other) noexcept = default;
+  CSVLogger& operator=(CSVLogger&&) = delete;
+
+  ~CSVLogger() {
+    if (pending_.empty()) return;
+    try {
+      save();
+    } catch (...) {  // a destructor must not throw; the rows are lost as they would be in Python
+    }
+  }
+
+  void log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) {
+    start();
+    Row row;
+    for (const auto& [key, value] : metrics) row[key] = format_value(key, value);
+    row["step"] = python_repr(step);
+    pending_.push_back(std::move(row));
+    if ((step + 1) % flush_every_ == 0) save();
+  }
+
+  // Adds to the hyperparameters logged so far and rewrites hparams.yaml.
+  template <class HParams>
+  void log_hyperparams(const HParams& params) {
+    hparams_.update(to_hparams(params));
+    start();
+    write_file_atomically(log_dir() / hparams_file_name, hparams_yaml(hparams_));
+  }
+
+  // Writes the buffered rows to metrics.csv.
+  void save() {
+    start();
+    if (pending_.empty()) return;
+    std::set<std::string> seen(header_.begin(), header_.end());
+    bool new_keys = false;
+    for (const auto& row : pending_)
+      for (const auto& [key, value] : row)
+        if (seen.insert(key).second) new_keys = true;
+    std::vector<std::string> header(seen.begin(), seen.end());  // sorted, as Lightning sorts
+
+    const auto path = metrics_file_path();
+    std::error_code ec;
+    const bool file_exists = wrote_file_ && std::filesystem::is_regular_file(path, ec);
+    if (!file_exists) {
+      std::string out;
+      csv::append_row(out, header);
+      append_rows(out, header, pending_);
+      write_file_atomically(path, out);
+    } else if (new_keys) {
+      write_file_atomically(path, rewritten(read_file(path), header));
+    } else {
+      std::string out;
+      append_rows(out, header, pending_);
+      append_to_file(path, out);
+    }
+    header_ = std::move(header);
+    wrote_file_ = true;
+    pending_.clear();
+  }
+
+  // Lightning: a logger that never started does nothing; otherwise it saves. The status does not
+  // change what a CSV file holds.
+  void finalize(std::string_view /*status*/) {
+    if (started_) save();
+  }
+
+  std::filesystem::path log_dir() const { return dir_.log_dir(); }
+  std::string name() const { return dir_.name(); }
+  std::int64_t version() const { return dir_.version(); }
+  const std::filesystem::path& save_dir() const noexcept { return dir_.save_dir(); }
+  std::filesystem::path root_dir() const { return dir_.root_dir(); }
+  std::filesystem::path metrics_file_path() const { return log_dir() / metrics_file_name; }
+  // Everything log_hyperparams has been given, in first-logged order.
+  const HParamDict& hparams() const noexcept { return hparams_; }
+
+ private:
+  using Row = std::map<std::string, std::string>;  // key -> formatted cell
+
+  static std::string format_value(const std::string& key, double value) {
+    if (key == "epoch" && std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 9.007199254740992e15)
+      return python_repr(static_cast<std::int64_t>(value));
+    return python_repr(value);
+  }
+
+  static void append_rows(std::string& out, const std::vector<std::string>& header, const std::vector<Row>& rows) {
+    std::vector<std::string> fields(header.size());
+    for (const auto& row : rows) {
+      for (std::size_t i = 0; i < header.size(); ++i) {
+        auto it = row.find(header[i]);
+        fields[i] = it == row.end() ? std::string{} : it->second;
+      }
+      csv::append_row(out, fields);
+    }
+  }
+
+  // The file on disk under `header`, then the buffered rows: csv.DictReader + DictWriter.
+  std::string rewritten(std::string_view old_text, const std::vector<std::string>& header) const {
+    auto old_rows = csv::parse(old_text);
+    std::vector<Row> rows;
+    if (!old_rows.empty()) {
+      const auto& old_header = old_rows.front();
+      for (std::size_t r = 1; r < old_rows.size(); ++r) {
+        Row row;
+        for (std::size_t i = 0; i < old_header.size() && i < old_rows[r].size(); ++i) row[old_header[i]] = old_rows[r][i];
+        rows.push_back(std::move(row));
+      }
+    }
+    std::string out;
+    csv::append_row(out, header);
+    append_rows(out, header, rows);
+    append_rows(out, header, pending_);
+    return out;
+  }
+
+  // Lightning's `experiment` property: the first write fixes the version and makes the folder.
+  void start() {
+    if (started_) return;
+    std::filesystem::create_directories(log_dir());
+    started_ = true;
+  }
+
+  VersionedLogDir dir_;
+  std::int64_t flush_every_;
+  std::vector<Row> pending_;          // rows not yet in metrics.csv
+  std::vector<std::string> header_;   // the header of metrics.csv as this logger last wrote it
+  HParamDict hparams_;
+  bool started_ = false;
+  bool wrote_file_ = false;           // false: the next save replaces any metrics.csv already there
+};
+
+}  // namespace volt::loggers

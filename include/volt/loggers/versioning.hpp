@@ -1,0 +1,74 @@
+#pragma once
+// Lightning's run folders: <save_dir>/<name>/version_<N>. Without an explicit version a logger
+// takes the next free one, found as Lightning's CSVLogger / TensorBoardLogger `_get_next_version`
+// find it: among the folders of <save_dir>/<name> called "version_<digits>[_anything]", the
+// largest number plus one; 0 when there are none or the folder does not exist yet.
+//
+// The choice is made on first use (first call of version() or log_dir(), or the first write),
+// not at construction, again as Lightning does: two loggers built before either has written still
+// get different versions once the first one has created its folder.
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace volt::loggers {
+
+// The folder name of a version: "version_3".
+inline std::string version_folder_name(std::int64_t version) { return "version_" + std::to_string(version); }
+
+// Lightning parses `name.split("_")[1]` and keeps it when it is all digits.
+inline std::optional<std::int64_t> parse_version_folder(std::string_view folder) {
+  constexpr std::string_view prefix = "version_";
+  if (folder.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view digits = folder.substr(prefix.size());
+  digits = digits.substr(0, digits.find('_'));
+  if (digits.empty()) return std::nullopt;
+  for (char c : digits)
+    if (c < '0' || c > '9') return std::nullopt;
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc{} || ptr != digits.data() + digits.size()) return std::nullopt;
+  return v;
+}
+
+// The next free version under `root_dir` (= <save_dir>/<name>).
+inline std::int64_t next_version(const std::filesystem::path& root_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root_dir, ec)) return 0;
+  std::optional<std::int64_t> highest;
+  for (std::filesystem::directory_iterator it(root_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
+    if (auto v = parse_version_folder(it->path().filename().string()); v && (!highest || *v > *highest)) highest = v;
+  }
+  return highest ? *highest + 1 : 0;
+}
+
+// save_dir, name and (lazily) version of one run, and the paths derived from them.
+class VersionedLogDir {
+ public:
+  VersionedLogDir(std::filesystem::path save_dir, std::string name, std::optional<std::int64_t> version)
+      : save_dir_(std::move(save_dir)), name_(std::move(name)), version_(version) {}
+
+  const std::filesystem::path& save_dir() const noexcept { return save_dir_; }
+  const std::string& name() const noexcept { return name_; }
+  // <save_dir>/<name>; with an empty name the versions sit directly in save_dir.
+  std::filesystem::path root_dir() const { return name_.empty() ? save_dir_ : save_dir_ / name_; }
+  std::int64_t version() const {
+    if (!version_) version_ = next_version(root_dir());
+    return *version_;
+  }
+  std::filesystem::path log_dir() const { return root_dir() / version_folder_name(version()); }
+
+ private:
+  std::filesystem::path save_dir_;
+  std::string name_;
+  mutable std::optional<std::int64_t> version_;  // resolved on first use; loggers live on one thread
+};
+
+}  // namespace volt::loggers
