@@ -1,6 +1,8 @@
 // The main job: train a small CNN on FashionMNIST with volt, print per-epoch train loss,
 // validation loss and accuracy, then the test accuracy as `test_acc=<fraction>`.
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -57,9 +59,8 @@ struct FashionCNN : torch::nn::Module {
   }
 
   auto configure_optimizers() {
-    auto adam = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(hp.lr));
-    auto decay = std::make_unique<torch::optim::StepLR>(*adam, /*step_size=*/1, /*gamma=*/0.6);
-    return volt::with_scheduler(std::move(adam), std::move(decay), {.interval = volt::Interval::epoch});
+    return volt::with_scheduler(torch::optim::Adam(parameters(), torch::optim::AdamOptions(hp.lr)),
+                                volt::optim::StepLR{{.step_size = 1, .gamma = 0.6}}, {.interval = volt::Interval::epoch});
   }
 
   // After validation, as in Lightning 2.x: the epoch's train and val metrics are all there.
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
   volt::data::FashionMNISTOptions data_options;
   std::uint64_t seed = 42;
   int threads = 0;
+  std::string root_dir = "fashion_mnist_runs";
+  bool resume = false;
   CLI::App app{"Train a small CNN on FashionMNIST with volt."};
   app.add_option("--epochs", hp.epochs, "training epochs")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--lr", hp.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed for weights, dropout and shuffling")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads (0: libtorch's default)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--root-dir", root_dir, "where logs, checkpoints and the HTML report go")->capture_default_str();
+  app.add_flag("--resume", resume, "continue from <root-dir>/checkpoints/last.ckpt (exactly where it stopped)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -102,8 +107,27 @@ int main(int argc, char** argv) {
 
     volt::data::FashionMNIST data{data_options};
     FashionCNN model{hp};
-    volt::Trainer<FashionCNN, volt::data::FashionMNIST> trainer{{.max_epochs = hp.epochs}};
-    trainer.fit(model, data);
+    // The best checkpoint by validation accuracy, plus last.ckpt to resume from; CSV logs (the
+    // default logger, with report.html beside metrics.csv) and TensorBoard event files.
+    using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, volt::precision::FP32,
+                                  volt::ModelCheckpoint, volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
+    Trainer trainer{{.max_epochs = hp.epochs, .default_root_dir = root_dir},
+                    volt::SingleDevice{},
+                    volt::precision::FP32{},
+                    volt::ModelCheckpoint{{.dirpath = std::filesystem::path(root_dir) / "checkpoints",
+                                           .filename = "{epoch}-{val_acc:.4f}",
+                                           .monitor = "val_acc",
+                                           .save_last = true,
+                                           .mode = volt::Mode::max}},
+                    volt::loggers::CSVLogger({.save_dir = root_dir}),
+                    volt::loggers::TensorBoardLogger({.save_dir = root_dir})};
+    const auto fitted = trainer.fit(model, data, {.ckpt_path = resume ? std::optional<std::string>("last") : std::nullopt});
+    if (fitted.status == volt::FitStatus::preempted) {
+      std::cout << "preempted; resume with --resume (checkpoint " << fitted.checkpoint << ")" << std::endl;
+      return 0;
+    }
+    const auto& checkpoint = std::get<volt::ModelCheckpoint>(trainer.callbacks());
+    std::cout << "best checkpoint: " << checkpoint.best_model_path() << std::endl;
     const auto test = trainer.test(model, data);
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

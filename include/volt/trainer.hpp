@@ -4,11 +4,17 @@
 // static_assert naming the fix (core/diagnose.hpp), and loops for absent hooks are never
 // instantiated.
 #include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <stdexcept>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include <volt/core/context.hpp>
 #include <volt/core/datamodule.hpp>
@@ -16,7 +22,12 @@
 #include <volt/core/metrics.hpp>
 #include <volt/core/module.hpp>
 #include <volt/core/trainer_options.hpp>
+#include <volt/callbacks/model_summary.hpp>
+#include <volt/callbacks/progress_bar.hpp>
+#include <volt/loggers/csv_logger.hpp>
+#include <volt/loggers/logger.hpp>
 #include <volt/loops/evaluation_loop.hpp>
+#include <volt/loops/logging.hpp>
 #include <volt/loops/fit_loop.hpp>
 #include <volt/loops/prediction_loop.hpp>
 #include <volt/loops/run.hpp>
@@ -28,10 +39,24 @@
 
 namespace volt {
 
+using loops::FitResult;
+using loops::FitStatus;
+
+// trainer.fit's options beyond the module and data (Lightning's fit keyword arguments).
+struct FitOptions {
+  std::optional<std::string> ckpt_path{};  // a file, "last" or "best": resume exactly from it
+};
+
 namespace diagnostic {
-template <class Module, class DataModule> struct trainer_validate_needs_validation_step_and_val_dataloader : std::false_type {};
-template <class Module, class DataModule> struct trainer_test_needs_test_step_and_test_dataloader : std::false_type {};
-template <class Module, class DataModule> struct trainer_predict_needs_predict_step_and_predict_dataloader : std::false_type {};
+template <class Module, class DataModule> struct trainer_validate_needs_validation_step_and_val_dataloader {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
+template <class Module, class DataModule> struct trainer_test_needs_test_step_and_test_dataloader {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
+template <class Module, class DataModule> struct trainer_predict_needs_predict_step_and_predict_dataloader {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
 }  // namespace diagnostic
 
 template <class Module, class DataModule, Strategy StrategyT = SingleDevice, Precision PrecisionT = precision::FP32,
@@ -50,7 +75,9 @@ class Trainer {
   template <class Loader, class StepHook>
   static constexpr bool has_step_for() {
     if constexpr (!std::is_void_v<Loader> && BatchLoader<Loader>)
-      return hooks::has<StepHook, Module, const batch_type_t<Loader>&, std::int64_t>;
+      return hooks::has<StepHook, Module, const batch_type_t<Loader>&, std::int64_t> ||
+             (std::is_same_v<StepHook, hooks::predict_step_t> &&
+              hooks::has<hooks::forward_t, Module, const batch_type_t<Loader>&>);  // Lightning's default predict_step
     else
       return false;
   }
@@ -61,18 +88,40 @@ class Trainer {
   using strategy_type = StrategyT;
   using precision_type = PrecisionT;
 
+  // The callbacks the Trainer runs: the user's, then the built-ins it adds when their flag is on
+  // and the user gave none of that kind (Lightning's defaults), engaged at run time.
+  using callbacks_type = std::tuple<Callbacks..., std::optional<ModelSummary>, std::optional<ProgressBar>,
+                                    std::optional<loggers::CSVLogger>>;
+
   explicit Trainer(TrainerOptions options = {}, Callbacks... callbacks)
       : Trainer(std::move(options), StrategyT{}, PrecisionT{}, std::move(callbacks)...) {}
 
+  // Callbacks default-built: Trainer<M, D, S, P, volt::ProgressBar> trainer{{.max_epochs = 3}}.
+  explicit Trainer(TrainerOptions options)
+    requires(sizeof...(Callbacks) > 0 && (std::default_initializable<Callbacks> && ...))
+      : Trainer(std::move(options), StrategyT{}, PrecisionT{}, Callbacks{}...) {}
+
   Trainer(TrainerOptions options, StrategyT strategy, PrecisionT precision, Callbacks... callbacks)
       : options_(validated(std::move(options))), effective_(options_.effective()), strategy_(std::move(strategy)),
-        precision_(std::move(precision)), callbacks_(std::move(callbacks)...) {}
+        precision_(std::move(precision)),
+        callbacks_(std::move(callbacks)..., std::nullopt, std::nullopt, std::nullopt) {}
 
-  // Lightning's trainer.fit(model, datamodule).
-  void fit(Module& module, DataModule& data) {
+  // Lightning's trainer.fit(model, datamodule, ckpt_path=...): ckpt_path resumes exactly from a
+  // checkpoint file, or from "last" / "best" of the ModelCheckpoint among the callbacks.
+  FitResult fit(Module& module, DataModule& data, FitOptions fit_options = {}) {
     if constexpr (usable) {
       auto run = make_run(module, data);
-      loops::fit_loop(run);
+      try {
+        return loops::fit_loop(run, resolve_ckpt_path(fit_options.ckpt_path));
+      } catch (const std::exception& error) {
+        // Lightning's on_exception: callbacks (e.g. OnExceptionCheckpoint) see the error first.
+        run.emit(hooks::on_exception, error);
+        run.state.handle = {};
+        loops::finalize_loggers(run, "failed");
+        throw;
+      }
+    } else {
+      return {};
     }
   }
 
@@ -122,6 +171,16 @@ class Trainer {
     }
   }
 
+  // The hooks volt found on the Module, at compile time (Lightning looks them up by name at
+  // run time): e.g. static_assert(std::ranges::count(Trainer<...>::detected_hooks(), "validation_step") == 1).
+  static constexpr auto detected_hooks() noexcept { return hook_inventory<Module, train_batch_t<DataModule>>::names; }
+  // Whether fit() contains a validation loop at all (false: none is instantiated).
+  static constexpr bool validates_in_fit() noexcept {
+    using ValLoader = std::conditional_t<HasValLoader<DataModule>, loader_or_void_t<DataModule, hooks::val_dataloader_t>,
+                                         loops::NoLoader>;
+    return loops::validates_on<Module, ValLoader>();
+  }
+
   const TrainerOptions& options() const noexcept { return options_; }
   // The options runs use: fast_dev_run and overfit_batches applied.
   const TrainerOptions& effective_options() const noexcept { return effective_; }
@@ -133,17 +192,76 @@ class Trainer {
   std::map<std::string, double> progress_bar_metrics() const { return metrics_.progress_bar_metrics(); }
   StrategyT& strategy() noexcept { return strategy_; }
   PrecisionT& precision() noexcept { return precision_; }
-  std::tuple<Callbacks...>& callbacks() noexcept { return callbacks_; }
+  callbacks_type& callbacks() noexcept { return callbacks_; }
+  // The default logger, once a run created it (logger on, and no logger among the callbacks).
+  const std::optional<loggers::CSVLogger>& default_logger() const noexcept {
+    return std::get<std::optional<loggers::CSVLogger>>(callbacks_);
+  }
 
  private:
+  // "last" / "best" name the ModelCheckpoint's files (Lightning's ckpt_path="last" / "best");
+  // "last" falls back to <default_root_dir>/checkpoints/last.ckpt.
+  std::optional<std::filesystem::path> resolve_ckpt_path(const std::optional<std::string>& requested) {
+    if (!requested) return std::nullopt;
+    if (*requested != "last" && *requested != "best") {
+      if (!std::filesystem::exists(*requested))
+        throw std::invalid_argument(fmt::format("volt: fit(ckpt_path=\"{}\"): no such file. Give the path of a "
+                                                "checkpoint, or \"last\" / \"best\".",
+                                                *requested));
+      return std::filesystem::path(*requested);
+    }
+    std::string found;
+    hooks::for_each_callback(callbacks_, [&](auto& cb) {
+      if constexpr (requires { cb.best_model_path(); cb.last_model_path(); }) {
+        const std::string p = *requested == "best" ? std::string(cb.best_model_path()) : std::string(cb.last_model_path());
+        if (found.empty() && !p.empty()) found = p;
+      }
+    });
+    if (found.empty() && *requested == "last") {
+      const auto fallback = std::filesystem::path(effective_.default_root_dir) / "checkpoints" / "last.ckpt";
+      if (std::filesystem::exists(fallback)) found = fallback.string();
+    }
+    if (found.empty())
+      throw std::invalid_argument(fmt::format(
+          "volt: fit(ckpt_path=\"{}\"): no {} checkpoint is known. Add a volt::ModelCheckpoint (with save_last=true "
+          "for \"last\", or a monitor for \"best\") or pass a file path.",
+          *requested, *requested));
+    return std::filesystem::path(found);
+  }
+
   static TrainerOptions validated(TrainerOptions options) {
     options.validate();
     return options;
   }
 
+  template <template <class...> class Kind>
+  static constexpr bool user_has = (detail::is_specialization_of_v<Callbacks, Kind> || ...);
+  static constexpr bool user_has_logger = (Logger<Callbacks> || ...);
+
   auto make_run(Module& module, DataModule& data) {
-    return loops::Run<Module, DataModule, StrategyT, PrecisionT, Callbacks...>(
+    engage_builtins();
+    return loops::Run<Module, DataModule, StrategyT, PrecisionT, Callbacks..., std::optional<ModelSummary>,
+                      std::optional<ProgressBar>, std::optional<loggers::CSVLogger>>(
         module, data, strategy_, precision_, callbacks_, effective_, state_, metrics_);
+  }
+
+  void engage_builtins() {
+    auto& summary = std::get<std::optional<ModelSummary>>(callbacks_);
+    auto& bar = std::get<std::optional<ProgressBar>>(callbacks_);
+    auto& logger = std::get<std::optional<loggers::CSVLogger>>(callbacks_);
+    if (effective_.model_summary_on() && !(std::is_same_v<Callbacks, ModelSummary> || ...)) {
+      if (!summary) summary.emplace();
+    } else {
+      summary.reset();
+    }
+    if (effective_.progress_bar_on() && !user_has<BasicProgressBar>) {
+      if (!bar) bar.emplace();
+    } else {
+      bar.reset();
+    }
+    // Created once and kept, so fit and a later test write into the same version_N folder.
+    if (effective_.logger_on() && !user_has_logger && !logger)
+      logger.emplace(loggers::CSVLoggerOptions{.save_dir = effective_.default_root_dir});
   }
 
   template <class Kind, class LoaderHook>
@@ -152,16 +270,17 @@ class Trainer {
     auto run = make_run(module, data);
     loops::setup_stage(run, stage);
     auto loader = run.call_data(loader_hook);
-    loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));
+    auto produced = loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));
+    loops::finalize_loggers(run, "success");
     loops::teardown_stage(run, stage);
-    return metrics_.callback_metrics();
+    return produced;
   }
 
   TrainerOptions options_;
   TrainerOptions effective_;
   [[no_unique_address]] StrategyT strategy_;
   [[no_unique_address]] PrecisionT precision_;
-  std::tuple<Callbacks...> callbacks_;
+  callbacks_type callbacks_;
   RunState state_{};
   MetricStore metrics_{};
 };

@@ -1,5 +1,18 @@
 #pragma once
 // volt: PyTorch Lightning's way of training, for libtorch, resolved at compile time.
+#include <volt/callbacks/early_stopping.hpp>
+#include <volt/callbacks/gradient_accumulation_scheduler.hpp>
+#include <volt/callbacks/lambda_callback.hpp>
+#include <volt/callbacks/learning_rate_monitor.hpp>
+#include <volt/callbacks/model_checkpoint.hpp>
+#include <volt/callbacks/model_summary.hpp>
+#include <volt/callbacks/on_exception_checkpoint.hpp>
+#include <volt/callbacks/progress_bar.hpp>
+#include <volt/callbacks/stochastic_weight_averaging.hpp>
+#include <volt/callbacks/timer.hpp>
+#include <volt/checkpoint/module_state.hpp>
+#include <volt/checkpoint/safetensors.hpp>
+#include <volt/checkpoint/trainer_checkpoint.hpp>
 #include <volt/core/context.hpp>
 #include <volt/core/datamodule.hpp>
 #include <volt/core/diagnose.hpp>
@@ -7,11 +20,17 @@
 #include <volt/core/module.hpp>
 #include <volt/core/seed.hpp>
 #include <volt/core/stage.hpp>
+#include <volt/core/step_output.hpp>
 #include <volt/core/trainer_options.hpp>
+#include <volt/data/example.hpp>
+#include <volt/data/tensor_loader.hpp>
 #include <volt/data/transfer.hpp>
 #include <volt/hooks/access.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
+#include <volt/loggers/csv_logger.hpp>
+#include <volt/loggers/logger.hpp>
+#include <volt/loggers/tensorboard_logger.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 #include <volt/precision/fp32.hpp>
 #include <volt/strategy/single_device.hpp>

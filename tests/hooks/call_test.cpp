@@ -32,10 +32,11 @@ struct NoHooks {};
 VOLT_HOOK_LIST(VOLT_TEST_PRESENT)
 #undef VOLT_TEST_PRESENT
 
+// Three arguments, so every hook's min_args is met (optimizer_step takes three).
 template <class Hook, class T>
-constexpr bool has_with_batch = volt::hooks::has<Hook, T, const Batch&, std::int64_t>;
+constexpr bool has_with_batch = volt::hooks::has<Hook, T, const Batch&, std::int64_t, std::int64_t>;
 template <class Hook, class T>
-constexpr bool near_miss_with_batch = volt::hooks::near_miss<Hook, T, const Batch&, std::int64_t>;
+constexpr bool near_miss_with_batch = volt::hooks::near_miss<Hook, T, const Batch&, std::int64_t, std::int64_t>;
 
 }  // namespace
 

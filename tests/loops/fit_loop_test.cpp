@@ -311,8 +311,8 @@ TEST_CASE("1.x epoch_end(outputs) hooks get every step output before the 2.x epo
   volt::Trainer<EpochEndModel, HookedData> trainer({.max_epochs = 2, .limit_val_batches = 3, .num_sanity_val_steps = 0},
                                                    volt::SingleDevice{torch::kCPU}, volt::precision::FP32{});
   trainer.fit(model, data);
-  CHECK(model.train_outputs == std::vector<std::size_t>{4, 4});
-  CHECK(model.val_outputs == std::vector<std::size_t>{3, 3});
+  CHECK((model.train_outputs == std::vector<std::size_t>{4, 4}));
+  CHECK((model.val_outputs == std::vector<std::size_t>{3, 3}));
   const Calls epoch = {"validation_epoch_end", "on_validation_epoch_end", "training_epoch_end", "on_train_epoch_end"};
   Calls expected = {"DataModule.prepare_data", "DataModule.setup:fit", "DataModule.val_dataloader",
                     "DataModule.train_dataloader"};

@@ -2,18 +2,39 @@
 // volt::Context: what a hook sees of the run (Lightning's `self.log`, `self.current_epoch`,
 // `self.global_step`, `self.device`, `self.trainer.should_stop`, ...). One concrete class,
 // so user hooks can name it in their signatures; it only points at state the Trainer owns.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 #include <map>
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
 #include <volt/core/metrics.hpp>
 #include <volt/core/stage.hpp>
+#include <volt/core/trainer_options.hpp>
 
 namespace volt {
+
+// What callbacks may ask of the fit in progress without knowing its types: the loops install
+// these when fit starts (function pointers, called rarely: at checkpoints and epoch ends).
+struct RunHandle {
+  void* self = nullptr;
+  void (*save_checkpoint)(void* self, const std::filesystem::path& path, bool weights_only) = nullptr;
+  std::vector<std::pair<std::string, double>> (*learning_rates)(void* self) = nullptr;
+  std::vector<torch::optim::Optimizer*> (*optimizers)(void* self) = nullptr;
+  // Manual optimization: Lightning's manual_backward and LightningOptimizer.step().
+  void (*manual_backward)(void* self, const torch::Tensor& loss) = nullptr;
+  void (*optimizer_step)(void* self, std::size_t index) = nullptr;
+  void (*lr_scheduler_step)(void* self, std::size_t index) = nullptr;
+};
 
 // The Trainer's run state that hooks may read.
 struct RunState {
@@ -21,6 +42,7 @@ struct RunState {
   std::int64_t global_step = 0;  // optimizer steps taken, as in Lightning
   Stage stage = Stage::fit;
   HookFamily family = HookFamily::none;
+  std::string_view hook{};  // the hook running now, for messages (e.g. logging where it is not allowed)
   bool sanity_checking = false;
   bool should_stop = false;
   std::int64_t batch_size = 1;  // of the batch in flight: the weight of logged epoch means
@@ -28,6 +50,43 @@ struct RunState {
   std::int64_t global_rank = 0;
   std::int64_t local_rank = 0;
   std::int64_t world_size = 1;
+  // Current accumulation factor (Lightning's GradientAccumulationScheduler changes it per epoch).
+  std::int64_t accumulate_grad_batches = 1;
+  // Training batches per epoch after limits (-1: unknown until the loader ends).
+  std::int64_t num_training_batches = -1;
+  std::filesystem::path default_root_dir = ".";
+  const TrainerOptions* options = nullptr;  // the effective options of the run
+  std::int64_t num_val_batches = -1;        // validation batches per run in fit (-1: unknown, 0: none)
+  // Loop progress, saved in checkpoints: batches of the current epoch done, and whether the
+  // epoch's end (epoch-end hooks) has been reached, so a resume starts at the right batch.
+  std::int64_t batches_done = 0;
+  bool epoch_complete = false;
+  std::int64_t resume_skip = 0;  // batches of the first epoch a resumed fit skips
+  bool preempted = false;        // a SIGTERM / SIGUSR1 ended the fit at a batch boundary
+  RunHandle handle{};
+  // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
+  std::vector<torch::Tensor> toggled_off{};
+};
+
+class Context;
+
+// Lightning's LightningOptimizer, for manual optimization: step() runs the precision's step
+// and the on_before_optimizer_step hooks and counts a global step; the torch optimizer itself
+// is one `->` away.
+class ManualOptimizer {
+ public:
+  ManualOptimizer(RunState& state, torch::optim::Optimizer& optimizer, std::size_t index) noexcept
+      : state_(&state), optimizer_(&optimizer), index_(index) {}
+  void step() { state_->handle.optimizer_step(state_->handle.self, index_); }
+  void zero_grad() { optimizer_->zero_grad(); }
+  torch::optim::Optimizer& optimizer() const noexcept { return *optimizer_; }
+  torch::optim::Optimizer* operator->() const noexcept { return optimizer_; }
+  std::size_t index() const noexcept { return index_; }
+
+ private:
+  RunState* state_;
+  torch::optim::Optimizer* optimizer_;
+  std::size_t index_;
 };
 
 class Context {
@@ -36,7 +95,11 @@ class Context {
       : state_(&state), metrics_(&metrics), module_(&module) {}
 
   void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts = {}) {
-    metrics_->log(name, value, opts, state_->family, state_->batch_size);
+    if (state_->options && state_->options->barebones)
+      throw std::logic_error(fmt::format("volt: ctx.log(\"{}\") is not available with barebones=true (Lightning's "
+                                         "rule: barebones measures the loop alone); remove the call or barebones.",
+                                         name));
+    metrics_->log(name, value, opts, state_->family, state_->batch_size, state_->hook);
   }
   void log(std::string_view name, double value, const LogOptions& opts = {}) {
     log(name, torch::tensor(value, torch::kFloat64), opts);
@@ -64,6 +127,80 @@ class Context {
   std::map<std::string, double> callback_metrics() const { return metrics_->callback_metrics(); }
   std::map<std::string, double> progress_bar_metrics() const { return metrics_->progress_bar_metrics(); }
   std::optional<double> metric(const std::string& name) const { return metrics_->metric(name); }
+
+  // Writes a checkpoint of the fit in progress (Lightning's trainer.save_checkpoint): atomic,
+  // so a crash mid-write leaves an earlier file at `path` intact.
+  void save_checkpoint(const std::filesystem::path& path, bool weights_only = false) const {
+    if (!state_->handle.save_checkpoint)
+      throw std::logic_error("volt: ctx.save_checkpoint() is only available while trainer.fit() runs.");
+    state_->handle.save_checkpoint(state_->handle.self, path, weights_only);
+  }
+  // Each optimizer's learning rate, named as Lightning's LearningRateMonitor names them.
+  std::vector<std::pair<std::string, double>> learning_rates() const {
+    if (!state_->handle.learning_rates) return {};
+    return state_->handle.learning_rates(state_->handle.self);
+  }
+  // The optimizers configure_optimizers returned (empty outside fit).
+  std::vector<torch::optim::Optimizer*> optimizers() const {
+    if (!state_->handle.optimizers) return {};
+    return state_->handle.optimizers(state_->handle.self);
+  }
+  // Manual optimization (a module with `static constexpr bool automatic_optimization = false`).
+  ManualOptimizer optimizer(std::size_t index = 0) const {
+    auto all = optimizers();
+    if (index >= all.size())
+      throw std::out_of_range("volt: ctx.optimizer(" + std::to_string(index) + "): configure_optimizers returned " +
+                              std::to_string(all.size()) + " optimizer(s).");
+    return ManualOptimizer(*state_, *all[index], index);
+  }
+  void manual_backward(const torch::Tensor& loss) const {
+    if (!state_->handle.manual_backward)
+      throw std::logic_error("volt: ctx.manual_backward() is only available while trainer.fit() runs.");
+    state_->handle.manual_backward(state_->handle.self, loss);
+  }
+  // Steps the scheduler configure_optimizers paired with optimizer `index` (manual optimization).
+  void lr_scheduler_step(std::size_t index = 0) const {
+    if (!state_->handle.lr_scheduler_step)
+      throw std::logic_error("volt: ctx.lr_scheduler_step() is only available while trainer.fit() runs.");
+    state_->handle.lr_scheduler_step(state_->handle.self, index);
+  }
+  // Lightning's toggle_optimizer: only optimizer `index`'s parameters require grad until
+  // untoggle_optimizer() (for GAN-style alternating updates).
+  void toggle_optimizer(std::size_t index) const {
+    untoggle_optimizer();
+    auto& opt = *optimizers().at(index);
+    std::vector<const c10::TensorImpl*> mine;
+    for (auto& group : opt.param_groups())
+      for (auto& p : group.params()) mine.push_back(p.unsafeGetTensorImpl());
+    for (auto& p : module_->parameters()) {
+      if (p.requires_grad() && std::find(mine.begin(), mine.end(), p.unsafeGetTensorImpl()) == mine.end()) {
+        p.set_requires_grad(false);
+        state_->toggled_off.push_back(p);
+      }
+    }
+  }
+  void untoggle_optimizer() const {
+    for (auto& p : state_->toggled_off) p.set_requires_grad(true);
+    state_->toggled_off.clear();
+  }
+  // Lightning's clip_gradients (for manual optimization or configure_gradient_clipping).
+  static void clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm = true) {
+    std::vector<torch::Tensor> params;
+    for (auto& group : optimizer.param_groups())
+      for (auto& p : group.params())
+        if (p.grad().defined()) params.push_back(p);
+    if (by_norm) torch::nn::utils::clip_grad_norm_(params, clip_val, 2.0);
+    else torch::nn::utils::clip_grad_value_(params, clip_val);
+  }
+
+  std::int64_t accumulate_grad_batches() const noexcept { return state_->accumulate_grad_batches; }
+  void set_accumulate_grad_batches(std::int64_t n) {
+    if (n < 1) throw std::invalid_argument("volt: accumulate_grad_batches must be >= 1, got " + std::to_string(n));
+    state_->accumulate_grad_batches = n;
+  }
+  std::int64_t num_training_batches() const noexcept { return state_->num_training_batches; }
+  const std::filesystem::path& default_root_dir() const noexcept { return state_->default_root_dir; }
+  const RunState& state() const noexcept { return *state_; }
 
   // The module being trained, for callbacks (Lightning passes `pl_module` to every callback hook).
   torch::nn::Module& module() const noexcept { return *module_; }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
@@ -30,12 +31,18 @@ class MetricStore {
  public:
   // Records one logged value. `family` decides the on_step/on_epoch defaults as Lightning does.
   void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts, HookFamily family,
-           std::int64_t inferred_batch_size) {
+           std::int64_t inferred_batch_size, std::string_view hook = {}) {
     if (family == HookFamily::predict)
       throw std::logic_error(fmt::format(
-          "volt: ctx.log(\"{}\") was called from a predict hook; Lightning does not allow logging "
-          "during predict. Return the value from predict_step instead.",
-          name));
+          "volt: ctx.log(\"{}\") was called from {}; Lightning does not allow logging during predict. "
+          "Return the value from predict_step instead.",
+          name, hook.empty() ? std::string("a predict hook") : fmt::format("`{}`", hook)));
+    if (family == HookFamily::none)
+      throw std::logic_error(fmt::format(
+          "volt: ctx.log(\"{}\") was called from {}, where Lightning does not allow logging. Log from "
+          "training_step, validation_step, test_step, or the on_train/validation/test batch and epoch hooks.",
+          name, hook.empty() ? std::string("outside the training, validation and test loops")
+                             : fmt::format("`{}`", hook)));
     if (value.numel() != 1)
       throw std::invalid_argument(fmt::format(
           "volt: ctx.log(\"{}\") got a tensor with {} elements; log a scalar (e.g. loss.mean()).", name,
@@ -48,6 +55,7 @@ class MetricStore {
     if (on_step) {
       const std::string step_key = on_epoch ? key + "_step" : key;
       callback_[step_key] = v;
+      if (opts.logger) pending_step_[step_key] = v;
       if (opts.prog_bar) progress_[step_key] = v;
     }
     if (on_epoch) {
@@ -61,8 +69,9 @@ class MetricStore {
   }
 
   // Ends an epoch of the loop whose hooks have `family` (train_step and train_epoch end together):
-  // turns its accumulators into `name` (or `name_epoch`) values.
-  void end_epoch(HookFamily family) {
+  // turns its accumulators into `name` (or `name_epoch`) values, and returns those values.
+  std::map<std::string, double> end_epoch(HookFamily family) {
+    std::map<std::string, double> produced;
     for (auto it = epoch_.begin(); it != epoch_.end();) {
       const bool same_loop = it->second.family == family ||
                              (family == HookFamily::train_epoch && it->second.family == HookFamily::train_step);
@@ -73,10 +82,64 @@ class MetricStore {
       auto v = it->second.value();
       const std::string key = it->second.both ? it->first + "_epoch" : it->first;
       callback_[key] = v;
+      produced.emplace(key, v.item<double>());
+      if (it->second.opts.logger) pending_epoch_[key] = v;
       if (it->second.both) callback_[it->first] = v;
       if (it->second.opts.prog_bar) progress_[key] = v;
       it = epoch_.erase(it);
     }
+    return produced;
+  }
+
+  // What loggers get: the step values logged since the last call (read, i.e. synced, only now:
+  // once every log_every_n_steps), and the epoch values produced since the last call.
+  std::map<std::string, double> take_step_logs() { return take(pending_step_); }
+  std::map<std::string, double> take_epoch_logs() { return take(pending_epoch_); }
+  bool has_pending_epoch_logs() const noexcept { return !pending_epoch_.empty(); }
+  // Everything handed to loggers so far, latest value per key (Lightning's logged_metrics).
+  const std::map<std::string, double>& logged_metrics() const noexcept { return logged_; }
+
+  // Everything above as JSON, for checkpoints: a resumed run continues its epoch means and
+  // logs exactly where the interrupted one stopped.
+  nlohmann::json state() const {
+    nlohmann::json j;
+    j["callback"] = tensors_to_json(callback_);
+    j["progress"] = tensors_to_json(progress_);
+    j["pending_step"] = tensors_to_json(pending_step_);
+    j["pending_epoch"] = tensors_to_json(pending_epoch_);
+    j["logged"] = logged_;
+    auto& acc = j["epoch"] = nlohmann::json::object();
+    for (const auto& [k, a] : epoch_) {
+      acc[k] = {{"total", a.total.item<double>()},
+                {"weight", a.weight},
+                {"reduce", static_cast<int>(a.reduce)},
+                {"family", static_cast<int>(a.family)},
+                {"prog_bar", a.opts.prog_bar},
+                {"logger", a.opts.logger},
+                {"both", a.both}};
+    }
+    return j;
+  }
+  void load_state(const nlohmann::json& j) {
+    MetricStore m;
+    m.callback_ = tensors_from_json(j.at("callback"));
+    m.progress_ = tensors_from_json(j.at("progress"));
+    m.pending_step_ = tensors_from_json(j.at("pending_step"));
+    m.pending_epoch_ = tensors_from_json(j.at("pending_epoch"));
+    m.logged_ = j.at("logged").get<std::map<std::string, double>>();
+    for (const auto& [k, a] : j.at("epoch").items()) {
+      Accumulator acc;
+      acc.total = torch::tensor(a.at("total").get<double>(), torch::kFloat64);
+      acc.weight = a.at("weight").get<double>();
+      acc.reduce = static_cast<Reduce>(a.at("reduce").get<int>());
+      acc.family = static_cast<HookFamily>(a.at("family").get<int>());
+      acc.opts.prog_bar = a.at("prog_bar").get<bool>();
+      acc.opts.logger = a.at("logger").get<bool>();
+      acc.opts.reduce_fx = acc.reduce;
+      acc.both = a.at("both").get<bool>();
+      m.epoch_.emplace(k, std::move(acc));
+    }
+    *this = std::move(m);
   }
 
   // Forgets everything (used after the sanity check: Lightning discards what it logged).
@@ -117,13 +180,32 @@ class MetricStore {
     torch::Tensor value() const { return reduce == Reduce::mean ? total / weight : total; }
   };
 
+  std::map<std::string, double> take(std::map<std::string, torch::Tensor>& pending) {
+    auto out = to_doubles(pending);
+    pending.clear();
+    for (const auto& [k, v] : out) logged_[k] = v;
+    return out;
+  }
+
+  static nlohmann::json tensors_to_json(const std::map<std::string, torch::Tensor>& m) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : m) j[k] = v.item<double>();
+    return j;
+  }
+  static std::map<std::string, torch::Tensor> tensors_from_json(const nlohmann::json& j) {
+    std::map<std::string, torch::Tensor> m;
+    for (const auto& [k, v] : j.items()) m.emplace(k, torch::tensor(v.get<double>(), torch::kFloat64));
+    return m;
+  }
+
   static std::map<std::string, double> to_doubles(const std::map<std::string, torch::Tensor>& m) {
     std::map<std::string, double> out;
     for (const auto& [k, v] : m) out.emplace(k, v.item<double>());
     return out;
   }
 
-  std::map<std::string, torch::Tensor> callback_, progress_;
+  std::map<std::string, torch::Tensor> callback_, progress_, pending_step_, pending_epoch_;
+  std::map<std::string, double> logged_;
   std::map<std::string, Accumulator> epoch_;
 };
 

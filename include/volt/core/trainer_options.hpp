@@ -23,6 +23,9 @@ class BatchCount {
   BatchCount(int count) noexcept : count_(count) {}                                  // NOLINT
   BatchCount(long count) noexcept : count_(count) {}                                 // NOLINT
   BatchCount(long long count) noexcept : count_(count) {}                            // NOLINT
+  BatchCount(unsigned count) noexcept : count_(count) {}                             // NOLINT
+  BatchCount(unsigned long count) noexcept : count_(static_cast<std::int64_t>(count)) {}       // NOLINT
+  BatchCount(unsigned long long count) noexcept : count_(static_cast<std::int64_t>(count)) {}  // NOLINT
 
   bool is_fraction() const noexcept { return is_fraction_; }
   double fraction() const noexcept { return fraction_; }
@@ -38,7 +41,13 @@ class BatchCount {
           "Give a number of batches instead (e.g. {}=100), or use a sized loader such as "
           "volt::data::TensorLoader.",
           flag, fraction_, flag));
-    return static_cast<std::int64_t>(std::floor(fraction_ * static_cast<double>(*available)));
+    const auto n = static_cast<std::int64_t>(std::floor(fraction_ * static_cast<double>(*available)));
+    if (n == 0 && fraction_ > 0.0 && *available > 0)
+      throw std::invalid_argument(fmt::format(
+          "volt: {}={} of a loader with {} batches is less than one batch; raise {} to at least {:.4g} or give a "
+          "number of batches.",
+          flag, fraction_, *available, flag, 1.0 / static_cast<double>(*available)));
+    return n;
   }
 
   std::string str() const { return is_fraction_ ? fmt::format("{}", fraction_) : fmt::format("{}", count_); }
@@ -70,6 +79,9 @@ constexpr std::string_view to_string(GradClipAlgorithm a) noexcept {
 // Trainer flags with Lightning's names, meanings and defaults, in Lightning's order (C++
 // designated initializers must follow declaration order).
 struct TrainerOptions {
+  // The default logger (a CSVLogger under default_root_dir) when no logger is among the
+  // callbacks. Unset: on, unless barebones.
+  std::optional<bool> logger{};
   // Debugging run: n batches of each loop, one epoch, no sanity check, no logger or
   // checkpoint writes.
   FastDevRun fast_dev_run = false;
@@ -91,6 +103,11 @@ struct TrainerOptions {
   BatchCount val_check_interval = 1.0;
   std::int64_t check_val_every_n_epoch = 1;
   std::int64_t num_sanity_val_steps = 2;  // -1: the whole validation loader
+  // Conveniences. Unset: on (log every 50 steps), unless barebones.
+  std::optional<std::int64_t> log_every_n_steps{};
+  std::optional<bool> enable_checkpointing{};
+  std::optional<bool> enable_progress_bar{};
+  std::optional<bool> enable_model_summary{};
   // Optimization.
   std::int64_t accumulate_grad_batches = 1;
   std::optional<double> gradient_clip_val{};
@@ -99,8 +116,17 @@ struct TrainerOptions {
   bool deterministic = false;        // torch's deterministic algorithms
   bool inference_mode = true;        // evaluation under torch::InferenceMode, else NoGradGuard
   bool detect_anomaly = false;       // autograd anomaly mode during fit
+  // Everything that costs time per step off (for measuring the loop itself): no logger,
+  // checkpointing, progress bar, model summary, sanity check, and ctx.log is an error.
+  bool barebones = false;
   bool terminate_on_nan = false;     // throw, naming the step, when the loss is NaN or infinite
   std::filesystem::path default_root_dir = ".";
+
+  bool logger_on() const noexcept { return logger.value_or(!barebones); }
+  bool checkpointing_on() const noexcept { return enable_checkpointing.value_or(!barebones) && !fast_dev_run; }
+  bool progress_bar_on() const noexcept { return enable_progress_bar.value_or(!barebones); }
+  bool model_summary_on() const noexcept { return enable_model_summary.value_or(!barebones); }
+  std::int64_t resolved_log_every_n_steps() const noexcept { return log_every_n_steps.value_or(barebones ? 0 : 50); }
 
   std::int64_t resolved_max_epochs() const noexcept {
     if (fast_dev_run) return 1;
@@ -124,6 +150,8 @@ struct TrainerOptions {
       e.check_val_every_n_epoch = 1;
       e.num_sanity_val_steps = 0;
     }
+    if (barebones) e.num_sanity_val_steps = 0;
+    if (fast_dev_run) e.logger = false;  // Lightning: no logger writes in a fast_dev_run
     if (overfitting()) {
       e.limit_train_batches = overfit_batches;
       e.limit_val_batches = overfit_batches;
@@ -178,6 +206,21 @@ struct TrainerOptions {
       fail("accumulate_grad_batches", accumulate_grad_batches, "use a number >= 1 (1: no accumulation)");
     if (gradient_clip_val && !(*gradient_clip_val >= 0.0))
       fail("gradient_clip_val", *gradient_clip_val, "use a value >= 0, or leave it unset for no clipping");
+    if (log_every_n_steps && *log_every_n_steps < 0)
+      fail("log_every_n_steps", *log_every_n_steps, "use a number >= 0 (0: no step-level logs)");
+    if (barebones) {
+      // Lightning's rule: barebones turns these off; asking for one of them too is a contradiction.
+      const std::pair<std::string_view, bool> on[] = {
+          {"logger", logger.value_or(false)},
+          {"enable_checkpointing", enable_checkpointing.value_or(false)},
+          {"enable_progress_bar", enable_progress_bar.value_or(false)},
+          {"enable_model_summary", enable_model_summary.value_or(false)},
+          {"log_every_n_steps", log_every_n_steps.value_or(0) != 0},
+          {"detect_anomaly", detect_anomaly}};
+      for (const auto& [name, is_on] : on)
+        if (is_on)
+          fail(name, "on", "barebones=true turns it off; remove one of the two settings");
+    }
     // Combinations Lightning also rejects or that cannot mean anything.
     auto is_set = [](const BatchCount& b) { return !(b.is_fraction() && b.fraction() == 1.0); };
     if (overfitting() && is_set(limit_train_batches))

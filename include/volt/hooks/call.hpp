@@ -4,10 +4,12 @@
 // arguments volt passes, a prefix of them (down to the tag's min_args), and a trailing
 // volt::Context& or not: the longest form that fits wins, with Context preferred.
 #include <cstddef>
+#include <optional>
 #include <tuple>
 #include <utility>
 
 #include <volt/core/context.hpp>
+#include <volt/detail/meta.hpp>
 #include <volt/hooks/tags.hpp>
 
 namespace volt::hooks {
@@ -71,12 +73,31 @@ constexpr decltype(auto) call(Hook, T& self, Context& ctx, A&&... args) {
   }
 }
 
+// Calls f(callback) for each callback, in order. A std::optional<Callback> element is a
+// built-in the Trainer may switch off at run time (the default progress bar, logger, ...):
+// it is visited only when engaged.
+template <class... Callbacks, class F>
+constexpr void for_each_callback(std::tuple<Callbacks...>& callbacks, F&& f) {
+  std::apply(
+      [&](auto&... cb) {
+        auto visit = [&](auto& one) {
+          if constexpr (::volt::detail::is_specialization_of_v<std::remove_cvref_t<decltype(one)>, std::optional>) {
+            if (one) f(*one);
+          } else {
+            f(one);
+          }
+        };
+        (visit(cb), ...);
+      },
+      callbacks);
+}
+
 // Calls the hook on every callback (in order), then on the module: Lightning's order for
 // almost every hook.
 template <class Hook, class Module, class... Callbacks, class... A>
 constexpr void call_callbacks_then_module(Hook hook, std::tuple<Callbacks...>& callbacks, Module& module,
                                           Context& ctx, A&&... args) {
-  std::apply([&](auto&... cb) { (hooks::call(hook, cb, ctx, args...), ...); }, callbacks);
+  for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   hooks::call(hook, module, ctx, std::forward<A>(args)...);
 }
 

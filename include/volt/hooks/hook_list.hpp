@@ -58,4 +58,20 @@
   X(on_before_zero_grad, 0, "void on_before_zero_grad(Optimizer& optimizer, volt::Context& ctx)")    \
   X(on_before_backward, 0, "void on_before_backward(const torch::Tensor& loss, volt::Context& ctx)") \
   X(on_after_backward, 0, "void on_after_backward(volt::Context& ctx)")                              \
-  X(on_before_optimizer_step, 0, "void on_before_optimizer_step(Optimizer& optimizer, volt::Context& ctx)")
+  X(on_before_optimizer_step, 0, "void on_before_optimizer_step(Optimizer& optimizer, volt::Context& ctx)") \
+  X(training_step_end, 1, "StepOutput training_step_end(StepOutput step_output, volt::Context& ctx)")     \
+  X(validation_step_end, 1, "StepOutput validation_step_end(StepOutput step_output, volt::Context& ctx)") \
+  X(test_step_end, 1, "StepOutput test_step_end(StepOutput step_output, volt::Context& ctx)")             \
+  X(optimizer_zero_grad, 3,                                                                          \
+    "void optimizer_zero_grad(int64_t epoch, int64_t batch_idx, Optimizer& optimizer, volt::Context& ctx)") \
+  X(optimizer_step, 3,                                                                               \
+    "void optimizer_step(int64_t epoch, int64_t batch_idx, Optimizer& optimizer, volt::Context& ctx) (call optimizer.step() in it)") \
+  X(configure_gradient_clipping, 1,                                                                  \
+    "void configure_gradient_clipping(Optimizer& optimizer, std::optional<double> gradient_clip_val, volt::GradClipAlgorithm gradient_clip_algorithm, volt::Context& ctx)") \
+  X(on_before_batch_transfer, 1, "Batch on_before_batch_transfer(Batch batch, int64_t dataloader_idx, volt::Context& ctx)") \
+  X(transfer_batch_to_device, 2,                                                                     \
+    "Batch transfer_batch_to_device(Batch batch, torch::Device device, int64_t dataloader_idx, volt::Context& ctx)") \
+  X(on_after_batch_transfer, 1, "Batch on_after_batch_transfer(Batch batch, int64_t dataloader_idx, volt::Context& ctx)") \
+  X(on_exception, 0, "void on_exception(const std::exception& error, volt::Context& ctx)")          \
+  X(state_dict, 0, "nlohmann::json state_dict() const")                                              \
+  X(load_state_dict, 1, "void load_state_dict(const nlohmann::json& state)")

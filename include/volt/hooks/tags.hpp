@@ -14,7 +14,9 @@ namespace volt::diagnostic {
 // Never defined true: the compiler's note on a failed static_assert prints these template
 // arguments, which puts the user's type and the argument types into the diagnostic.
 template <class Type, class Hook, class... Args>
-struct hook_signature_does_not_match : std::false_type {};
+struct hook_signature_does_not_match {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
 }  // namespace volt::diagnostic
 
 namespace volt::hooks {

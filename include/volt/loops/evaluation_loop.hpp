@@ -4,7 +4,9 @@
 //   per batch: on_{stage}_batch_start, {stage}_step, on_{stage}_batch_end |
 //   {stage}_epoch_end(outputs) (1.x, only if declared) | on_{stage}_epoch_end | on_{stage}_end | train mode
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -14,11 +16,10 @@
 #include <volt/core/hook_family.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/batches.hpp>
+#include <volt/loops/logging.hpp>
+#include <volt/core/step_output.hpp>
 
 namespace volt::loops {
-
-// What a step that returns nothing hands to on_*_batch_end.
-struct NoStepOutput {};
 
 struct ValidationHooks {
   static constexpr HookFamily family = HookFamily::validation;
@@ -58,15 +59,19 @@ class EvalGradGuard {
   std::optional<torch::NoGradGuard> no_grad_;
 };
 
+// Returns the epoch-level metrics this loop produced (what trainer.validate / test return).
 template <class Kind, class Run, class Loader>
-void evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
+std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   using Batch = batch_type_t<Loader>;
   using StepOut = decltype(run.call(Kind::step, std::declval<const Batch&>(), std::int64_t{}));
   constexpr bool returns_output = !std::is_void_v<StepOut>;
   using Output = std::conditional_t<returns_output, std::remove_cvref_t<StepOut>, NoStepOutput>;
   // outputs are kept only when the 1.x {stage}_epoch_end(outputs) hook exists
-  constexpr bool collect = hooks::has<std::remove_const_t<decltype(Kind::epoch_end_outputs)>,
-                                      std::remove_reference_t<decltype(run.module)>, std::vector<Output>&&>;
+  using EpochEndHook = std::remove_const_t<decltype(Kind::epoch_end_outputs)>;
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  constexpr bool collect = hooks::has<EpochEndHook, Module, std::vector<Output>&&>;
+  if constexpr (!collect && EpochEndHook::template declared<Module>)
+    EpochEndHook::template signature_mismatch<Module, std::vector<Output>&&>();
 
   const bool was_training = run.module.is_training();
   run.module.eval();
@@ -78,7 +83,7 @@ void evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   run.emit(Kind::epoch_start);
   std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
   for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
-    const auto batch = run.prepare_batch(raw_batch);
+    const auto batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
     run.emit(Kind::batch_start, batch, batch_idx);
     if constexpr (returns_output) {
       Output out = run.call(Kind::step, batch, batch_idx);
@@ -91,13 +96,15 @@ void evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
     return true;
   });
   if constexpr (collect) run.call(Kind::epoch_end_outputs, std::move(outputs));
-  run.metrics.end_epoch(Kind::family);
+  auto produced = run.metrics.end_epoch(Kind::family);
   run.emit(Kind::epoch_end);
-  run.metrics.end_epoch(Kind::family);  // what on_*_epoch_end itself logged
+  produced.merge(run.metrics.end_epoch(Kind::family));  // what on_*_epoch_end itself logged
+  log_epoch_metrics(run);
   run.emit(Kind::end);
 
   run.state.family = previous_family;
   if (was_training) run.module.train();
+  return produced;
 }
 
 }  // namespace volt::loops

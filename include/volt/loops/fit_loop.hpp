@@ -5,6 +5,7 @@
 //   on_train_start | per epoch: training_epoch (below) | on_train_end | on_fit_end | teardown_stage
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <cstdint>
 #include <stdexcept>
@@ -19,7 +20,14 @@
 #include <volt/core/module.hpp>
 #include <volt/loops/automatic_optimization.hpp>
 #include <volt/loops/batches.hpp>
+#include <volt/checkpoint/trainer_checkpoint.hpp>
 #include <volt/loops/evaluation_loop.hpp>
+#include <volt/loops/preemption.hpp>
+#include <volt/loops/fit_summary.hpp>
+#include <volt/loops/logging.hpp>
+#include <volt/loops/manual_optimization.hpp>
+#include <volt/loops/run_handle.hpp>
+#include <volt/core/step_output.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 
@@ -77,8 +85,17 @@ void run_validation(Run& run, TrainLoader* train_loader, ValLoader* val_loader, 
 template <class Run, class TrainLoader, class ValLoader, class Optimization>
 void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, Optimization& optimization,
                     const ValidationPlan& val) {
-  constexpr bool collect = hooks::has<hooks::training_epoch_end_t, std::remove_reference_t<decltype(run.module)>,
-                                      std::vector<torch::Tensor>&&>;
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  using Batch = batch_type_t<TrainLoader>;
+  auto train_step = [&](const Batch& batch, std::int64_t batch_idx, bool is_last) {
+    if constexpr (ManualOptimization<Module>) return manual_optimization_step(run, batch, batch_idx);
+    else return automatic_optimization_step(run, optimization, batch, batch_idx, is_last);
+  };
+  using Output = decltype(train_step(std::declval<const Batch&>(), std::int64_t{}, bool{}));
+  // outputs are kept only when the 1.x training_epoch_end(outputs) hook exists
+  constexpr bool collect = hooks::has<hooks::training_epoch_end_t, Module, std::vector<Output>&&>;
+  if constexpr (!collect && hooks::training_epoch_end_t::declared<Module>)
+    hooks::training_epoch_end_t::signature_mismatch<Module, std::vector<Output>&&>();
   const std::int64_t epoch = run.state.current_epoch;
   set_epoch(train_loader, epoch);
   const std::int64_t n_batches =
@@ -86,48 +103,72 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
 
   run.state.family = HookFamily::train_epoch;
   run.emit(hooks::on_train_epoch_start);
-  std::conditional_t<collect, std::vector<torch::Tensor>, NoStepOutput> outputs{};
+  std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
   bool last_batch_ran = false;
+  const std::int64_t skip = std::exchange(run.state.resume_skip, 0);
+  run.state.batches_done = skip;
+  run.state.epoch_complete = false;
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
-    const auto batch = run.prepare_batch(raw_batch);
+    if (batch_idx < skip) return true;  // a resumed fit: these ran before the checkpoint
+    const Batch batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
     run.state.family = HookFamily::train_step;
     bool skip_rest = false;
-    std::apply([&](auto&... cb) { (hooks::call(hooks::on_train_batch_start, cb, run.ctx, batch, batch_idx), ...); },
-               run.callbacks);
+    run.emit_callbacks(hooks::on_train_batch_start, batch, batch_idx);
     using Signal = decltype(run.call(hooks::on_train_batch_start, batch, batch_idx));
     if constexpr (std::is_same_v<Signal, bool>) skip_rest = run.call(hooks::on_train_batch_start, batch, batch_idx);
     else if constexpr (std::is_integral_v<Signal>) skip_rest = run.call(hooks::on_train_batch_start, batch, batch_idx) == -1;
     else run.call(hooks::on_train_batch_start, batch, batch_idx);
     if (skip_rest) return false;
 
-    torch::Tensor loss = automatic_optimization_step(run, optimization, batch, batch_idx, is_last);
-    if (is_last) {
-      optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::unmonitored);
-      last_batch_ran = true;
+    const std::int64_t steps_before = run.state.global_step;
+    Output output = train_step(batch, batch_idx, is_last);
+    if constexpr (!ManualOptimization<Module>) {
+      if (is_last) {
+        optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::unmonitored);
+        last_batch_ran = true;
+      }
     }
-    run.emit(hooks::on_train_batch_end, std::as_const(loss), batch, batch_idx);
-    if constexpr (collect) outputs.push_back(loss);
+    run.emit(hooks::on_train_batch_end, std::as_const(output), batch, batch_idx);
+    if constexpr (collect) outputs.push_back(std::move(output));
+    if (run.state.global_step != steps_before) log_step_metrics(run);
 
     const bool check_due = val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
     if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
-    optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::monitored);
+    if constexpr (!ManualOptimization<Module>)
+      optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::monitored);
     run.state.family = HookFamily::train_step;
+    run.state.batches_done = batch_idx + 1;
+    if (preemption_signal().load() != 0) {
+      run.state.preempted = true;
+      return false;
+    }
     check_max_time(run);
     return !(max_steps_reached(run) || (run.state.should_stop && may_stop_early(run)));
   });
+  if (run.state.preempted) return;  // the checkpoint resumes inside this epoch: no epoch end
 
   run.state.family = HookFamily::train_epoch;
+  run.state.epoch_complete = true;
   if constexpr (collect) run.call(hooks::training_epoch_end, std::move(outputs));
   run.metrics.end_epoch(HookFamily::train_epoch);
   run.emit(hooks::on_train_epoch_end);
   run.metrics.end_epoch(HookFamily::train_epoch);  // what on_train_epoch_end itself logged
-  if (last_batch_ran)
-    optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::monitored);
+  if constexpr (!ManualOptimization<Module>) {
+    if (last_batch_ran)
+      optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::monitored);
+  }
   check_max_time(run);
 }
 
+// How fit() ended, and the checkpoint a preempted fit wrote.
+enum class FitStatus { finished, preempted };
+struct FitResult {
+  FitStatus status = FitStatus::finished;
+  std::filesystem::path checkpoint{};
+};
+
 template <class Run>
-void fit_loop(Run& run) {
+FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_path = std::nullopt) {
   using Module = std::remove_reference_t<decltype(run.module)>;
   using Data = std::remove_reference_t<decltype(run.data)>;
   using TrainLoader = loader_t<Data, hooks::train_dataloader_t>;
@@ -144,23 +185,45 @@ void fit_loop(Run& run) {
   if (opt.detect_anomaly) anomaly.emplace();
 
   setup_stage(run, Stage::fit);
+  if constexpr (ManualOptimization<Module>) check_manual_optimization_options(opt);
   auto optimization = optim::normalize(run.call(hooks::configure_optimizers));
+  FitHandle<Run, decltype(optimization)> fit_handle{&run, &optimization};
+  install_run_handle(fit_handle);
+  bool resumed = false;
+  if (ckpt_path) {
+    const auto point = checkpoint::load_trainer_checkpoint(run, optimization, *ckpt_path);
+    run.state.current_epoch = point.epoch;
+    run.state.global_step = point.global_step;
+    run.state.resume_skip = point.batches_done;
+    resumed = true;
+  }
+  PreemptionGuard preemption_guard;
+  run.state.preempted = false;
+  if (opt.model_summary_on() && run.state.global_rank == 0)
+    print_fit_summary<Module, batch_type_t<TrainLoader>>(run, optimization);
+  log_hyperparams(run);
   run.emit(hooks::on_fit_start);
 
   // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start;
-  // the train loader comes after the sanity check.
+  // the train loader comes after the sanity check (first, when overfit_batches validates on it).
   std::optional<ValLoader> val_loader;
   std::optional<TrainLoader> train_loader;
-  std::int64_t val_batches = 0;
-  auto load_loaders_for_validation = [&] {
+  auto load_train = [&] {
+    if (train_loader) return;
+    train_loader.emplace(run.call_data(hooks::train_dataloader));
     if (overfit) {
-      train_loader.emplace(run.call_data(hooks::train_dataloader));
       if constexpr (requires { detail::deref(*train_loader).set_shuffle(false); })
         detail::deref(*train_loader).set_shuffle(false);
       else
         throw std::invalid_argument(
             "volt: overfit_batches needs a train loader whose shuffling can be turned off (set_shuffle(false), "
             "as volt::data::TensorLoader has); build your loader without shuffling and use limit_train_batches.");
+    }
+  };
+  std::int64_t val_batches = 0;
+  auto load_for_validation = [&] {
+    if (overfit) {
+      load_train();
       val_batches = opt.limit_val_batches.resolve(loader_size(*train_loader), "overfit_batches");
     } else if constexpr (val_loader_validates) {
       val_loader.emplace(run.call_data(hooks::val_dataloader));
@@ -169,28 +232,37 @@ void fit_loop(Run& run) {
   };
   const bool val_disabled = opt.limit_val_batches.is_fraction() ? opt.limit_val_batches.fraction() == 0.0
                                                                  : opt.limit_val_batches.count() == 0;
-  if (validates && opt.num_sanity_val_steps != 0 && !val_disabled) {
+  if (validates && opt.num_sanity_val_steps != 0 && !val_disabled && !resumed) {
     run.state.sanity_checking = true;
-    run.emit(hooks::on_sanity_check_start);
-    load_loaders_for_validation();
+    run.emit_callbacks(hooks::on_sanity_check_start);
+    load_for_validation();
     const std::int64_t sanity = opt.num_sanity_val_steps == -1 ? val_batches
                                 : val_batches == -1            ? opt.num_sanity_val_steps
                                                                : std::min(opt.num_sanity_val_steps, val_batches);
-    run_validation(run, train_loader ? &*train_loader : nullptr, val_loader ? &*val_loader : nullptr, sanity);
-    run.emit(hooks::on_sanity_check_end);
+    if (sanity != 0)
+      run_validation(run, train_loader ? &*train_loader : nullptr, val_loader ? &*val_loader : nullptr, sanity);
+    run.emit_callbacks(hooks::on_sanity_check_end);
     run.state.sanity_checking = false;
     run.metrics.reset();  // Lightning discards what the sanity check logged
   } else if (validates) {
-    load_loaders_for_validation();
+    load_for_validation();
   }
-  if (!train_loader) train_loader.emplace(run.call_data(hooks::train_dataloader));
+  load_train();
 
   const auto train_size = loader_size(*train_loader);
   const std::int64_t epoch_batches = opt.limit_train_batches.resolve(train_size, "limit_train_batches");
+  run.state.num_training_batches = epoch_batches;
+  run.state.num_val_batches = validates ? val_batches : 0;
   ValidationPlan plan;
   if (validates) {
     plan.max_batches = val_batches;
     if (opt.val_check_interval.is_fraction()) {
+      if (epoch_batches < 0 && opt.val_check_interval.fraction() != 1.0)
+        throw std::invalid_argument(fmt::format(
+            "volt: TrainerOptions::val_check_interval={} is a fraction of the epoch, but the train loader cannot tell "
+            "how many batches it has (no size()); give a number of batches (e.g. val_check_interval=100) or use a "
+            "sized loader.",
+            opt.val_check_interval.fraction()));
       plan.check_batch = epoch_batches < 0 ? -1
                                            : std::max<std::int64_t>(
                                                  1, static_cast<std::int64_t>(opt.val_check_interval.fraction() *
@@ -206,19 +278,29 @@ void fit_loop(Run& run) {
   }
 
   run.module.train();
-  run.state.family = HookFamily::none;
+  run.state.family = HookFamily::train_epoch;  // Lightning allows epoch-level logging in on_train_start
   run.emit(hooks::on_train_start);
   const std::int64_t max_epochs = opt.resolved_max_epochs();
   while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
          !(run.state.should_stop && may_stop_early(run))) {
     plan.this_epoch = validates && val_batches != 0 && (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
     training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
+    if (run.state.preempted) break;
     ++run.state.current_epoch;
+  }
+  if (run.state.preempted) {
+    FitResult result{FitStatus::preempted, std::filesystem::path(opt.default_root_dir) / "preempted.ckpt"};
+    checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
+    finalize_loggers(run, "interrupted");
+    teardown_stage(run, Stage::fit);
+    return result;
   }
   run.state.family = HookFamily::none;
   run.emit(hooks::on_train_end);
   run.emit(hooks::on_fit_end);
+  finalize_loggers(run, "success");
   teardown_stage(run, Stage::fit);
+  return {};
 }
 
 }  // namespace volt::loops

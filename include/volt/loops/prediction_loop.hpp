@@ -8,18 +8,40 @@
 #include <vector>
 
 #include <volt/core/hook_family.hpp>
+#include <volt/core/module.hpp>
+#include <volt/core/step_output.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/batches.hpp>
 #include <volt/loops/evaluation_loop.hpp>
 
 namespace volt::loops {
 
+namespace diagnostic {
+template <class Module, class Batch>
+struct predict_step_returns_void {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
+}  // namespace diagnostic
+
+// predict_step, or Lightning's default: forward(batch).
+template <class Run, class Batch>
+decltype(auto) predict_one(Run& run, const Batch& batch, std::int64_t batch_idx) {
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  if constexpr (HasPredictStep<Module, Batch>) return run.call(hooks::predict_step, batch, batch_idx);
+  else return run.call(hooks::forward, batch);
+}
+
 template <class Run, class Loader>
 auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   using Batch = batch_type_t<Loader>;
-  using Output = std::remove_cvref_t<decltype(run.call(hooks::predict_step, std::declval<const Batch&>(), std::int64_t{}))>;
-  static_assert(!std::is_void_v<Output>, "volt: predict_step must return the prediction (Lightning returns it from "
-                                         "trainer.predict()); it returns void.");
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  using Output = std::remove_cvref_t<decltype(predict_one(run, std::declval<const Batch&>(), std::int64_t{}))>;
+  if constexpr (std::is_void_v<Output>) {
+    static_assert(diagnostic::predict_step_returns_void<Module, Batch>::value,
+                  "volt: predict_step must return the prediction (Lightning returns it from trainer.predict()); it "
+                  "returns void.");
+    return std::vector<NoStepOutput>{};
+  } else {
   std::vector<Output> predictions;
   if (max_batches > 0) predictions.reserve(static_cast<std::size_t>(max_batches));
 
@@ -29,9 +51,9 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   run.emit(hooks::on_predict_start);
   run.emit(hooks::on_predict_epoch_start);
   for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
-    const auto batch = run.prepare_batch(raw_batch);
+    const auto batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
     run.emit(hooks::on_predict_batch_start, batch, batch_idx);
-    predictions.push_back(run.call(hooks::predict_step, batch, batch_idx));
+    predictions.push_back(predict_one(run, batch, batch_idx));
     run.emit(hooks::on_predict_batch_end, std::as_const(predictions.back()), batch, batch_idx);
     return true;
   });
@@ -39,6 +61,7 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   run.emit(hooks::on_predict_end);
   run.state.family = HookFamily::none;
   return predictions;
+  }
 }
 
 }  // namespace volt::loops

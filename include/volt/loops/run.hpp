@@ -3,7 +3,9 @@
 // helpers every loop uses (hook emission, batch transfer). The loops are free functions over it.
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include <volt/core/context.hpp>
@@ -32,30 +34,88 @@ struct Run {
       : module(m), data(d), strategy(s), precision(p), callbacks(cbs), options(o), state(st), metrics(me),
         ctx(st, me, m) {}
 
+  // Records which hook runs (for messages), restoring the outer one when it returns.
+  class HookScope {
+   public:
+    HookScope(RunState& s, std::string_view name) noexcept : state_(s), outer_(s.hook) { s.hook = name; }
+    HookScope(const HookScope&) = delete;
+    HookScope& operator=(const HookScope&) = delete;
+    ~HookScope() { state_.hook = outer_; }
+
+   private:
+    RunState& state_;
+    std::string_view outer_;
+  };
+
   // Callbacks first, then the module: Lightning's order for these hooks.
   template <class Hook, class... A>
   void emit(Hook hook, A&&... args) {
+    HookScope scope(state, Hook::name);
     hooks::call_callbacks_then_module(hook, callbacks, module, ctx, std::forward<A>(args)...);
+  }
+
+  // The callbacks' hook alone (hooks Lightning calls on callbacks only, e.g. on_sanity_check_start).
+  template <class Hook, class... A>
+  void emit_callbacks(Hook hook, A&&... args) {
+    HookScope scope(state, Hook::name);
+    hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   }
 
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).
   template <class Hook, class... A>
   decltype(auto) call(Hook hook, A&&... args) {
+    HookScope scope(state, Hook::name);
     return hooks::call(hook, module, ctx, std::forward<A>(args)...);
   }
 
   // A DataModule hook (prepare_data, setup, the loaders).
   template <class Hook, class... A>
   decltype(auto) call_data(Hook hook, A&&... args) {
+    HookScope scope(state, Hook::name);
     return hooks::call(hook, data, ctx, std::forward<A>(args)...);
   }
 
-  // The batch on the run's device, in the precision's input type; sets the logging weight.
+  // The batch on the run's device, in the precision's input type, through Lightning's
+  // on_before_batch_transfer / transfer_batch_to_device / on_after_batch_transfer (the
+  // DataModule's hook when it has one, else the module's); sets the logging weight.
   template <class Batch>
-  auto prepare_batch(Batch&& batch) {
-    auto moved = precision.convert_input(data::to_device(std::forward<Batch>(batch), state.device));
-    state.batch_size = data::batch_size_of(moved);
-    return moved;
+  auto prepare_batch(Batch&& raw) {
+    using B = std::remove_cvref_t<Batch>;
+    B batch(std::forward<Batch>(raw));
+    batch = batch_hook(hooks::on_before_batch_transfer, std::move(batch));
+    if constexpr (hooks::has<hooks::transfer_batch_to_device_t, Data, B&&, torch::Device, std::int64_t>)
+      batch = call_data(hooks::transfer_batch_to_device, std::move(batch), state.device, std::int64_t{0});
+    else if constexpr (hooks::has<hooks::transfer_batch_to_device_t, Module, B&&, torch::Device, std::int64_t>)
+      batch = call(hooks::transfer_batch_to_device, std::move(batch), state.device, std::int64_t{0});
+    else
+      batch = data::to_device(std::move(batch), state.device);
+    batch = batch_hook(hooks::on_after_batch_transfer, std::move(batch));
+    B converted = precision.convert_input(std::move(batch));
+    state.batch_size = data::batch_size_of(converted);
+    return converted;
+  }
+
+ private:
+  // A batch hook that returns the (possibly changed) batch; a void hook leaves it as it is.
+  template <class Hook, class B>
+  B batch_hook(Hook hook, B&& batch) {
+    if constexpr (hooks::has<Hook, Data, B&&, std::int64_t>) {
+      if constexpr (std::is_void_v<decltype(call_data(hook, std::move(batch), std::int64_t{0}))>) {
+        call_data(hook, batch, std::int64_t{0});
+        return std::move(batch);
+      } else {
+        return call_data(hook, std::move(batch), std::int64_t{0});
+      }
+    } else if constexpr (hooks::has<Hook, Module, B&&, std::int64_t>) {
+      if constexpr (std::is_void_v<decltype(call(hook, std::move(batch), std::int64_t{0}))>) {
+        call(hook, batch, std::int64_t{0});
+        return std::move(batch);
+      } else {
+        return call(hook, std::move(batch), std::int64_t{0});
+      }
+    } else {
+      return std::move(batch);
+    }
   }
 };
 

@@ -22,8 +22,13 @@ void setup_stage(Run& run, Stage stage) {
   run.state.global_rank = run.strategy.global_rank();
   run.state.local_rank = run.strategy.local_rank();
   run.state.world_size = run.strategy.world_size();
+  run.state.accumulate_grad_batches = run.options.accumulate_grad_batches;
+  run.state.default_root_dir = run.options.default_root_dir;
+  run.state.options = &run.options;
   if (run.options.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
   run.call_data(hooks::prepare_data);
+  run.call(hooks::prepare_data);  // Lightning calls the LightningModule's too
+  run.strategy.barrier();
   run.call_data(hooks::setup, stage);
   run.emit(hooks::setup, stage);
   run.strategy.setup_module(run.module);
@@ -33,8 +38,10 @@ void setup_stage(Run& run, Stage stage) {
 template <class Run>
 void teardown_stage(Run& run, Stage stage) {
   run.state.family = HookFamily::none;
+  run.state.handle = {};
   run.call_data(hooks::teardown, stage);
   run.emit(hooks::teardown, stage);
+  run.strategy.barrier();
 }
 
 }  // namespace volt::loops

@@ -11,6 +11,7 @@ namespace volt {
 template <class P>
 concept Precision = requires(P& p, torch::nn::Module& module, torch::Tensor loss, torch::optim::Optimizer& opt) {
   p.convert_module(module);
+  { p.convert_input(torch::Tensor{}) } -> std::convertible_to<torch::Tensor>;  // and every batch type
   p.forward_context();  // an RAII guard that lives across the step
   p.backward(loss);
   p.unscale_gradients(opt);

@@ -32,7 +32,6 @@ class SingleDevice {
 
   void setup_module(torch::nn::Module& module) const { module.to(device_); }
   void before_optimizer_step(torch::nn::Module&) const noexcept {}
-  torch::Tensor reduce_mean(torch::Tensor t) const noexcept { return t; }
   void barrier() const noexcept {}
 
  private:

@@ -1,0 +1,44 @@
+#pragma once
+// One training batch under manual optimization (Lightning's `self.automatic_optimization =
+// False`): training_step does zero_grad, ctx.manual_backward and ctx.optimizer(i).step()
+// itself; volt only calls it and hands its output to on_train_batch_end.
+#include <concepts>
+#include <cstdint>
+#include <stdexcept>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include <volt/core/module.hpp>
+#include <volt/core/trainer_options.hpp>
+#include <volt/hooks/tags.hpp>
+#include <volt/core/step_output.hpp>
+
+namespace volt::loops {
+
+// Trainer settings that only make sense when volt runs the optimizer (Lightning rejects them too).
+inline void check_manual_optimization_options(const TrainerOptions& options) {
+  if (options.accumulate_grad_batches != 1)
+    throw std::invalid_argument(fmt::format(
+        "volt: TrainerOptions::accumulate_grad_batches={} cannot be used with manual optimization (the module "
+        "sets automatic_optimization = false): accumulate in training_step by stepping every n batches.",
+        options.accumulate_grad_batches));
+  if (options.gradient_clip_val)
+    throw std::invalid_argument(fmt::format(
+        "volt: TrainerOptions::gradient_clip_val={} cannot be used with manual optimization (the module sets "
+        "automatic_optimization = false): call volt::Context::clip_gradients(optimizer, value) in training_step.",
+        *options.gradient_clip_val));
+}
+
+template <class Run, class Batch>
+auto manual_optimization_step(Run& run, const Batch& batch, std::int64_t batch_idx) {
+  [[maybe_unused]] auto autocast = run.precision.forward_context();
+  if constexpr (std::is_void_v<decltype(run.call(hooks::training_step, batch, batch_idx))>) {
+    run.call(hooks::training_step, batch, batch_idx);
+    return NoStepOutput{};
+  } else {
+    return run.call(hooks::training_step, batch, batch_idx);
+  }
+}
+
+}  // namespace volt::loops
