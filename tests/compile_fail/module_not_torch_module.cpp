@@ -1,0 +1,36 @@
+// expect: static assertion failed: volt: the Module must derive from torch::nn::Module.*module_must_derive_from_torch_nn_Module<[^>]*Model>
+//
+// A Module that is not a torch::nn::Module: volt needs parameters(), train()/eval() and to()
+// from the base class. The mistake is the missing base; everything else is the same in the twin.
+#include <cstdint>
+
+#include <volt/data/tensor_loader.hpp>
+#include <volt/volt.hpp>
+
+namespace {
+
+#ifdef VOLT_COMPILE_FAIL
+struct Model {  // the mistake: no torch::nn::Module base
+#else
+struct Model : torch::nn::Module {
+#endif
+  torch::nn::Linear fc{2, 1};
+  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context&) {
+    return torch::mse_loss(fc(batch.data), batch.target);
+  }
+  auto configure_optimizers() { return torch::optim::SGD(fc->parameters(), torch::optim::SGDOptions(0.1)); }
+};
+
+struct Data {
+  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
+  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
+};
+
+}  // namespace
+
+int main() {
+  Model model;
+  Data data;
+  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
+  trainer.fit(model, data);
+}
