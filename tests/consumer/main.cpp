@@ -1,10 +1,73 @@
-// The consumer tests' program: it only has to compile against the umbrella header, link and
-// exit with 0. Replace the body with real API use freely.
+// The consumer tests' program: a small, real use of volt from outside its source tree. It fits
+// a linear regression (y = x . w + b, a little noise) with volt::Trainer on the CPU and exits
+// non-zero unless the loss on the whole data set ends below a threshold, well under where it
+// started. Built and run by consumer.find_package and consumer.add_subdirectory.
+#include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
 
+#include <cstdint>
 #include <iostream>
 
+namespace {
+
+struct LinearRegression : torch::nn::Module {
+  torch::nn::Linear fc{nullptr};
+  LinearRegression() { fc = register_module("fc", torch::nn::Linear(3, 1)); }
+  torch::Tensor forward(const torch::Tensor& x) { return fc(x); }
+
+  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context& ctx) {
+    auto loss = torch::mse_loss(forward(batch.data), batch.target);
+    ctx.log("train_loss", loss, {.on_epoch = true, .prog_bar = true});
+    return loss;
+  }
+  torch::Tensor validation_step(const volt::data::Example& batch, std::int64_t, volt::Context& ctx) {
+    auto loss = torch::mse_loss(forward(batch.data), batch.target);
+    ctx.log("val_loss", loss);
+    return loss;
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+
+struct RegressionData {
+  torch::Tensor x, y;
+  RegressionData() {
+    auto gen = at::detail::createCPUGenerator(42);
+    x = torch::randn({512, 3}, gen);
+    const auto w = torch::tensor({{1.5}, {-2.0}, {0.75}});
+    y = x.matmul(w) + 0.5 + 0.01 * torch::randn({512, 1}, gen);
+  }
+  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 32, .shuffle = true, .seed = 1}}; }
+  volt::data::TensorLoader val_dataloader() const { return {x, y, {.batch_size = 128}}; }
+};
+
+double full_loss(LinearRegression& model, const RegressionData& data) {
+  torch::NoGradGuard no_grad;
+  return torch::mse_loss(model.forward(data.x), data.y).item<double>();
+}
+
+}  // namespace
+
 int main() {
-  std::cout << volt::to_string(volt::Stage::fit) << '\n';
+  constexpr double threshold = 1e-2;
+  volt::seed_everything(0);
+  LinearRegression model;
+  RegressionData data;
+  const double initial = full_loss(model, data);
+
+  volt::Trainer<LinearRegression, RegressionData> trainer{
+      {.max_epochs = 5}, volt::SingleDevice{torch::kCPU}, volt::precision::FP32{}};
+  trainer.fit(model, data);
+
+  const double final_loss = full_loss(model, data);
+  const auto metrics = trainer.callback_metrics();
+  std::cout << "volt " << volt::to_string(volt::Stage::fit) << ": " << trainer.current_epoch() << " epochs, "
+            << trainer.global_step() << " steps; loss " << initial << " -> " << final_loss;
+  if (auto it = metrics.find("val_loss"); it != metrics.end()) std::cout << " (val_loss " << it->second << ")";
+  std::cout << '\n';
+
+  if (!(final_loss < threshold)) {
+    std::cerr << "FAIL: final loss " << final_loss << " is not below " << threshold << '\n';
+    return 1;
+  }
   return 0;
 }
