@@ -22,6 +22,7 @@
 #include <volt/core/metrics.hpp>
 #include <volt/core/module.hpp>
 #include <volt/core/trainer_options.hpp>
+#include <volt/callbacks/model_checkpoint.hpp>
 #include <volt/callbacks/model_summary.hpp>
 #include <volt/callbacks/progress_bar.hpp>
 #include <volt/loggers/csv_logger.hpp>
@@ -91,7 +92,7 @@ class Trainer {
   // The callbacks the Trainer runs: the user's, then the built-ins it adds when their flag is on
   // and the user gave none of that kind (Lightning's defaults), engaged at run time.
   using callbacks_type = std::tuple<Callbacks..., std::optional<ModelSummary>, std::optional<ProgressBar>,
-                                    std::optional<loggers::CSVLogger>>;
+                                    std::optional<loggers::CSVLogger>, std::optional<ModelCheckpoint>>;
 
   explicit Trainer(TrainerOptions options = {}, Callbacks... callbacks)
       : Trainer(std::move(options), StrategyT{}, PrecisionT{}, std::move(callbacks)...) {}
@@ -104,7 +105,7 @@ class Trainer {
   Trainer(TrainerOptions options, StrategyT strategy, PrecisionT precision, Callbacks... callbacks)
       : options_(validated(std::move(options))), effective_(options_.effective()), strategy_(std::move(strategy)),
         precision_(std::move(precision)),
-        callbacks_(std::move(callbacks)..., std::nullopt, std::nullopt, std::nullopt) {}
+        callbacks_(std::move(callbacks)..., std::nullopt, std::nullopt, std::nullopt, std::nullopt) {}
 
   // Lightning's trainer.fit(model, datamodule, ckpt_path=...): ckpt_path resumes exactly from a
   // checkpoint file, or from "last" / "best" of the ModelCheckpoint among the callbacks.
@@ -114,8 +115,9 @@ class Trainer {
       try {
         return loops::fit_loop(run, resolve_ckpt_path(fit_options.ckpt_path));
       } catch (const std::exception& error) {
-        // Lightning's on_exception: callbacks (e.g. OnExceptionCheckpoint) see the error first.
-        run.emit(hooks::on_exception, error);
+        // Lightning's on_exception: callbacks (e.g. OnExceptionCheckpoint) see the error first
+        // (fit_loop reports errors from training itself; this covers set-up).
+        if (!std::exchange(run.state.exception_reported, false)) run.emit(hooks::on_exception, error);
         run.state.handle = {};
         loops::finalize_loggers(run, "failed");
         throw;
@@ -241,7 +243,7 @@ class Trainer {
   auto make_run(Module& module, DataModule& data) {
     engage_builtins();
     return loops::Run<Module, DataModule, StrategyT, PrecisionT, Callbacks..., std::optional<ModelSummary>,
-                      std::optional<ProgressBar>, std::optional<loggers::CSVLogger>>(
+                      std::optional<ProgressBar>, std::optional<loggers::CSVLogger>, std::optional<ModelCheckpoint>>(
         module, data, strategy_, precision_, callbacks_, effective_, state_, metrics_);
   }
 
@@ -258,6 +260,13 @@ class Trainer {
       if (!bar) bar.emplace();
     } else {
       bar.reset();
+    }
+    // Lightning's default ModelCheckpoint: the latest epoch under <default_root_dir>/checkpoints.
+    auto& checkpoint = std::get<std::optional<ModelCheckpoint>>(callbacks_);
+    if (effective_.checkpointing_on() && !(std::is_same_v<Callbacks, ModelCheckpoint> || ...)) {
+      if (!checkpoint) checkpoint.emplace();
+    } else {
+      checkpoint.reset();
     }
     // Created once and kept, so fit and a later test write into the same version_N folder.
     if (effective_.logger_on() && !user_has_logger && !logger)

@@ -19,7 +19,7 @@
 namespace fs = std::filesystem;
 using volt::loggers::CSVLogger;
 using volt_test::slurp;
-using volt_test::TempDir;
+using volt_test::LogTempDir;
 
 static_assert(volt::Logger<CSVLogger>);
 
@@ -37,7 +37,7 @@ struct ModelHParams {
 }  // namespace
 
 TEST_CASE("CSVLogger writes metrics.csv as Lightning does, rewriting the header when keys appear", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   CSVLogger logger{{.save_dir = tmp.path}};
   const fs::path csv = tmp.path / "lightning_logs" / "version_0" / "metrics.csv";
   CHECK(logger.metrics_file_path() == csv);
@@ -68,7 +68,7 @@ TEST_CASE("CSVLogger writes metrics.csv as Lightning does, rewriting the header 
 }
 
 TEST_CASE("CSVLogger flushes every flush_logs_every_n_steps steps and on destruction", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   const fs::path csv = tmp.path / "runs" / "version_0" / "metrics.csv";
   {
     CSVLogger logger{{.save_dir = tmp.path, .name = "runs", .flush_logs_every_n_steps = 2}};
@@ -84,7 +84,7 @@ TEST_CASE("CSVLogger flushes every flush_logs_every_n_steps steps and on destruc
 }
 
 TEST_CASE("CSVLogger numbers versions as Lightning does", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   SECTION("first run is version_0, created on first write") {
     CSVLogger logger{{.save_dir = tmp.path}};
     CHECK(logger.version() == 0);
@@ -134,7 +134,7 @@ TEST_CASE("CSVLogger numbers versions as Lightning does", "[loggers]") {
 }
 
 TEST_CASE("CSVLogger writes hparams.yaml as yaml.dump does", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   CSVLogger logger{{.save_dir = tmp.path}};
   const fs::path yaml = tmp.path / "lightning_logs" / "version_0" / "hparams.yaml";
 

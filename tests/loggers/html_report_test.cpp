@@ -20,7 +20,7 @@
 namespace fs = std::filesystem;
 using G = volt::loggers::html_chart_geometry;
 using volt_test::slurp;
-using volt_test::TempDir;
+using volt_test::LogTempDir;
 
 namespace {
 
@@ -69,7 +69,7 @@ std::pair<double, double> to_data(const Chart& c, std::pair<double, double> px) 
 }  // namespace
 
 TEST_CASE("write_html_report draws one chart per metric with the data's points", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   const fs::path csv = tmp.path / "metrics.csv";
   // As CSVLogger writes it: train rows and validation rows interleaved, empty cells, a quoted name.
   std::ofstream(csv, std::ios::binary) << "\"a<b,c\",epoch,step,train_loss,val_acc\r\n"
@@ -126,7 +126,7 @@ TEST_CASE("write_html_report draws one chart per metric with the data's points",
 }
 
 TEST_CASE("html_report of a CSVLogger run", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   volt::loggers::CSVLogger logger{{.save_dir = tmp.path}};
   for (int step = 0; step < 50; ++step) logger.log_metrics({{"loss", 1.0 / (1 + step)}}, step);
   logger.finalize("success");

@@ -8,20 +8,20 @@
 
 namespace volt_test {
 
-struct TempDir {
+struct LogTempDir {
   std::filesystem::path path;
-  TempDir() {
+  LogTempDir() {
     std::random_device rd;
     path = std::filesystem::temp_directory_path() /
            ("volt_loggers_test_" + std::to_string(rd()) + "_" + std::to_string(rd()));
     std::filesystem::create_directories(path);
   }
-  ~TempDir() {
+  ~LogTempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  LogTempDir(const LogTempDir&) = delete;
+  LogTempDir& operator=(const LogTempDir&) = delete;
 };
 
 inline std::string slurp(const std::filesystem::path& p) {

@@ -28,7 +28,7 @@
 namespace fs = std::filesystem;
 namespace tfe = volt::loggers::tfevents;
 using volt::loggers::TensorBoardLogger;
-using volt_test::TempDir;
+using volt_test::LogTempDir;
 
 static_assert(volt::Logger<TensorBoardLogger>);
 
@@ -261,7 +261,7 @@ TEST_CASE("the reader rejects a corrupted record", "[loggers]") {
 }
 
 TEST_CASE("TensorBoardLogger writes scalars and the HParams plugin that TensorBoard reads", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   const double t0 = unix_now();
   fs::path event_file;
   {
@@ -358,7 +358,7 @@ TEST_CASE("TensorBoardLogger writes scalars and the HParams plugin that TensorBo
 }
 
 TEST_CASE("TensorBoardLogger without default_hp_metric, and a failed run", "[loggers]") {
-  TempDir tmp;
+  LogTempDir tmp;
   volt_test::touch_dir(tmp.path / "tb" / "version_4");
   fs::path event_file;
   {

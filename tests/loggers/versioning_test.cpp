@@ -24,7 +24,7 @@ TEST_CASE("version folders are parsed as Lightning parses them", "[loggers]") {
 }
 
 TEST_CASE("next_version is the highest version folder plus one", "[loggers]") {
-  volt_test::TempDir tmp;
+  volt_test::LogTempDir tmp;
   CHECK(next_version(tmp.path / "missing") == 0);
   CHECK(next_version(tmp.path) == 0);
   volt_test::touch_dir(tmp.path / "version_2");

@@ -106,6 +106,7 @@ TEST_CASE("a user-written logger gets step rows every log_every_n_steps and epoc
   // 16 optimizer steps: step rows after steps 3, 6, 9, 12, 15 (logged at step - 1, as Lightning)
   CHECK((step_rows == std::vector<std::int64_t>{2, 5, 8, 11, 14}));
   // per epoch: one validation row and one training-epoch row, none from the sanity check
+  CAPTURE(epoch_rows, step_rows);
   CHECK((epoch_rows == std::vector<std::int64_t>{7, 7, 15, 15}));
   CHECK(events.front() == "hparams");
   CHECK(events.back() == "finalize success");

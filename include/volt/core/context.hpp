@@ -63,6 +63,7 @@ struct RunState {
   bool epoch_complete = false;
   std::int64_t resume_skip = 0;  // batches of the first epoch a resumed fit skips
   bool preempted = false;        // a SIGTERM / SIGUSR1 ended the fit at a batch boundary
+  bool exception_reported = false;  // on_exception already ran for the error in flight
   RunHandle handle{};
   // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
   std::vector<torch::Tensor> toggled_off{};

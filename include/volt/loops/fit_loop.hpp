@@ -189,118 +189,131 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   auto optimization = optim::normalize(run.call(hooks::configure_optimizers));
   FitHandle<Run, decltype(optimization)> fit_handle{&run, &optimization};
   install_run_handle(fit_handle);
-  bool resumed = false;
-  if (ckpt_path) {
-    const auto point = checkpoint::load_trainer_checkpoint(run, optimization, *ckpt_path);
-    run.state.current_epoch = point.epoch;
-    run.state.global_step = point.global_step;
-    run.state.resume_skip = point.batches_done;
-    resumed = true;
-  }
-  PreemptionGuard preemption_guard;
-  run.state.preempted = false;
-  if (opt.model_summary_on() && run.state.global_rank == 0)
-    print_fit_summary<Module, batch_type_t<TrainLoader>>(run, optimization);
-  log_hyperparams(run);
-  run.emit(hooks::on_fit_start);
-
-  // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start;
-  // the train loader comes after the sanity check (first, when overfit_batches validates on it).
-  std::optional<ValLoader> val_loader;
-  std::optional<TrainLoader> train_loader;
-  auto load_train = [&] {
-    if (train_loader) return;
-    train_loader.emplace(run.call_data(hooks::train_dataloader));
-    if (overfit) {
-      if constexpr (requires { detail::deref(*train_loader).set_shuffle(false); })
-        detail::deref(*train_loader).set_shuffle(false);
-      else
-        throw std::invalid_argument(
-            "volt: overfit_batches needs a train loader whose shuffling can be turned off (set_shuffle(false), "
-            "as volt::data::TensorLoader has); build your loader without shuffling and use limit_train_batches.");
+  // Callbacks' on_exception (e.g. OnExceptionCheckpoint) runs here, while the optimizers the
+  // checkpoint needs still exist.
+  auto train = [&]() -> FitResult {
+    bool resumed = false;
+    if (ckpt_path) {
+      const auto point = checkpoint::load_trainer_checkpoint(run, optimization, *ckpt_path);
+      run.state.current_epoch = point.epoch;
+      run.state.global_step = point.global_step;
+      run.state.resume_skip = point.batches_done;
+      resumed = true;
     }
-  };
-  std::int64_t val_batches = 0;
-  auto load_for_validation = [&] {
-    if (overfit) {
-      load_train();
-      val_batches = opt.limit_val_batches.resolve(loader_size(*train_loader), "overfit_batches");
-    } else if constexpr (val_loader_validates) {
-      val_loader.emplace(run.call_data(hooks::val_dataloader));
-      val_batches = opt.limit_val_batches.resolve(loader_size(*val_loader), "limit_val_batches");
-    }
-  };
-  const bool val_disabled = opt.limit_val_batches.is_fraction() ? opt.limit_val_batches.fraction() == 0.0
-                                                                 : opt.limit_val_batches.count() == 0;
-  if (validates && opt.num_sanity_val_steps != 0 && !val_disabled && !resumed) {
-    run.state.sanity_checking = true;
-    run.emit_callbacks(hooks::on_sanity_check_start);
-    load_for_validation();
-    const std::int64_t sanity = opt.num_sanity_val_steps == -1 ? val_batches
-                                : val_batches == -1            ? opt.num_sanity_val_steps
-                                                               : std::min(opt.num_sanity_val_steps, val_batches);
-    if (sanity != 0)
-      run_validation(run, train_loader ? &*train_loader : nullptr, val_loader ? &*val_loader : nullptr, sanity);
-    run.emit_callbacks(hooks::on_sanity_check_end);
-    run.state.sanity_checking = false;
-    run.metrics.reset();  // Lightning discards what the sanity check logged
-  } else if (validates) {
-    load_for_validation();
-  }
-  load_train();
+    PreemptionGuard preemption_guard;
+    run.state.preempted = false;
+    if (opt.model_summary_on() && run.state.global_rank == 0)
+      print_fit_summary<Module, batch_type_t<TrainLoader>>(run, optimization);
+    log_hyperparams(run);
+    run.emit(hooks::on_fit_start);
 
-  const auto train_size = loader_size(*train_loader);
-  const std::int64_t epoch_batches = opt.limit_train_batches.resolve(train_size, "limit_train_batches");
-  run.state.num_training_batches = epoch_batches;
-  run.state.num_val_batches = validates ? val_batches : 0;
-  ValidationPlan plan;
-  if (validates) {
-    plan.max_batches = val_batches;
-    if (opt.val_check_interval.is_fraction()) {
-      if (epoch_batches < 0 && opt.val_check_interval.fraction() != 1.0)
-        throw std::invalid_argument(fmt::format(
-            "volt: TrainerOptions::val_check_interval={} is a fraction of the epoch, but the train loader cannot tell "
-            "how many batches it has (no size()); give a number of batches (e.g. val_check_interval=100) or use a "
-            "sized loader.",
-            opt.val_check_interval.fraction()));
-      plan.check_batch = epoch_batches < 0 ? -1
-                                           : std::max<std::int64_t>(
-                                                 1, static_cast<std::int64_t>(opt.val_check_interval.fraction() *
-                                                                              static_cast<double>(epoch_batches)));
-    } else {
-      plan.check_batch = opt.val_check_interval.count();
-      if (epoch_batches >= 0 && plan.check_batch > epoch_batches)
-        throw std::invalid_argument(fmt::format(
-            "volt: TrainerOptions::val_check_interval={} is more than the {} training batches of an epoch; use a "
-            "number of batches <= {} or a fraction of the epoch (e.g. 0.5).",
-            plan.check_batch, epoch_batches, epoch_batches));
+    // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start;
+    // the train loader comes after the sanity check (first, when overfit_batches validates on it).
+    std::optional<ValLoader> val_loader;
+    std::optional<TrainLoader> train_loader;
+    auto load_train = [&] {
+      if (train_loader) return;
+      train_loader.emplace(run.call_data(hooks::train_dataloader));
+      if (overfit) {
+        if constexpr (requires { detail::deref(*train_loader).set_shuffle(false); })
+          detail::deref(*train_loader).set_shuffle(false);
+        else
+          throw std::invalid_argument(
+              "volt: overfit_batches needs a train loader whose shuffling can be turned off (set_shuffle(false), "
+              "as volt::data::TensorLoader has); build your loader without shuffling and use limit_train_batches.");
+      }
+    };
+    std::int64_t val_batches = 0;
+    auto load_for_validation = [&] {
+      if (overfit) {
+        load_train();
+        val_batches = opt.limit_val_batches.resolve(loader_size(*train_loader), "overfit_batches");
+      } else if constexpr (val_loader_validates) {
+        val_loader.emplace(run.call_data(hooks::val_dataloader));
+        val_batches = opt.limit_val_batches.resolve(loader_size(*val_loader), "limit_val_batches");
+      }
+    };
+    const bool val_disabled = opt.limit_val_batches.is_fraction() ? opt.limit_val_batches.fraction() == 0.0
+                                                                   : opt.limit_val_batches.count() == 0;
+    if (validates && opt.num_sanity_val_steps != 0 && !val_disabled && !resumed) {
+      run.state.sanity_checking = true;
+      run.emit_callbacks(hooks::on_sanity_check_start);
+      load_for_validation();
+      const std::int64_t sanity = opt.num_sanity_val_steps == -1 ? val_batches
+                                  : val_batches == -1            ? opt.num_sanity_val_steps
+                                                                 : std::min(opt.num_sanity_val_steps, val_batches);
+      if (sanity != 0)
+        run_validation(run, train_loader ? &*train_loader : nullptr, val_loader ? &*val_loader : nullptr, sanity);
+      run.emit_callbacks(hooks::on_sanity_check_end);
+      run.state.sanity_checking = false;
+      run.metrics.reset();  // Lightning discards what the sanity check logged
+    } else if (validates) {
+      load_for_validation();
     }
-  }
+    load_train();
 
-  run.module.train();
-  run.state.family = HookFamily::train_epoch;  // Lightning allows epoch-level logging in on_train_start
-  run.emit(hooks::on_train_start);
-  const std::int64_t max_epochs = opt.resolved_max_epochs();
-  while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
-         !(run.state.should_stop && may_stop_early(run))) {
-    plan.this_epoch = validates && val_batches != 0 && (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
-    training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
-    if (run.state.preempted) break;
-    ++run.state.current_epoch;
-  }
-  if (run.state.preempted) {
-    FitResult result{FitStatus::preempted, std::filesystem::path(opt.default_root_dir) / "preempted.ckpt"};
-    checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
-    finalize_loggers(run, "interrupted");
+    const auto train_size = loader_size(*train_loader);
+    const std::int64_t epoch_batches = opt.limit_train_batches.resolve(train_size, "limit_train_batches");
+    run.state.num_training_batches = epoch_batches;
+    run.state.num_val_batches = validates ? val_batches : 0;
+    ValidationPlan plan;
+    if (validates) {
+      plan.max_batches = val_batches;
+      if (opt.val_check_interval.is_fraction()) {
+        if (epoch_batches < 0 && opt.val_check_interval.fraction() != 1.0)
+          throw std::invalid_argument(fmt::format(
+              "volt: TrainerOptions::val_check_interval={} is a fraction of the epoch, but the train loader cannot tell "
+              "how many batches it has (no size()); give a number of batches (e.g. val_check_interval=100) or use a "
+              "sized loader.",
+              opt.val_check_interval.fraction()));
+        plan.check_batch = epoch_batches < 0 ? -1
+                                             : std::max<std::int64_t>(
+                                                   1, static_cast<std::int64_t>(opt.val_check_interval.fraction() *
+                                                                                static_cast<double>(epoch_batches)));
+      } else {
+        plan.check_batch = opt.val_check_interval.count();
+        if (epoch_batches >= 0 && plan.check_batch > epoch_batches)
+          throw std::invalid_argument(fmt::format(
+              "volt: TrainerOptions::val_check_interval={} is more than the {} training batches of an epoch; use a "
+              "number of batches <= {} or a fraction of the epoch (e.g. 0.5).",
+              plan.check_batch, epoch_batches, epoch_batches));
+      }
+    }
+
+    run.module.train();
+    run.state.family = HookFamily::train_epoch;  // Lightning allows epoch-level logging in on_train_start
+    run.emit(hooks::on_train_start);
+    const std::int64_t max_epochs = opt.resolved_max_epochs();
+    while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
+           !(run.state.should_stop && may_stop_early(run))) {
+      plan.this_epoch = validates && val_batches != 0 && (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
+      training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
+      if (run.state.preempted) break;
+      ++run.state.current_epoch;
+    }
+    if (run.state.preempted) {
+      FitResult result{FitStatus::preempted, std::filesystem::path(opt.default_root_dir) / "preempted.ckpt"};
+      std::filesystem::create_directories(opt.default_root_dir);
+      checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
+      finalize_loggers(run, "interrupted");
+      teardown_stage(run, Stage::fit);
+      return result;
+    }
+    run.state.family = HookFamily::none;
+    run.emit(hooks::on_train_end);
+    run.emit(hooks::on_fit_end);
+    finalize_loggers(run, "success");
     teardown_stage(run, Stage::fit);
-    return result;
+    return {};
+  };
+  try {
+    return train();
+  } catch (const std::exception& error) {
+    run.state.exception_reported = true;
+    run.emit(hooks::on_exception, error);
+    run.state.handle = {};
+    throw;
   }
-  run.state.family = HookFamily::none;
-  run.emit(hooks::on_train_end);
-  run.emit(hooks::on_fit_end);
-  finalize_loggers(run, "success");
-  teardown_stage(run, Stage::fit);
-  return {};
 }
 
 }  // namespace volt::loops
