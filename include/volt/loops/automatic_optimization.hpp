@@ -22,6 +22,7 @@
 
 #include <volt/core/context.hpp>
 #include <volt/core/trainer_options.hpp>
+#include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/core/step_output.hpp>
 #include <volt/optim/configure_optimizers.hpp>

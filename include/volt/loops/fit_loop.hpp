@@ -153,6 +153,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   run.metrics.end_epoch(HookFamily::train_epoch);
   run.emit(hooks::on_train_epoch_end);
   run.metrics.end_epoch(HookFamily::train_epoch);  // what on_train_epoch_end itself logged
+  log_epoch_metrics(run);
   if constexpr (!ManualOptimization<Module>) {
     if (last_batch_ran)
       optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::monitored);
