@@ -1,6 +1,6 @@
 #pragma once
 // Normalizes what configure_optimizers returns into one shape the loops use, keeping every
-// optimizer's and scheduler's concrete type (std::tuple; no type erasure, no virtual dispatch).
+// optimizer's and scheduler's concrete type (std::tuple; no type erasure, no dynamic dispatch).
 // Lightning's return variants, in C++:
 //   (a) an optimizer: by value, or in a unique_ptr / shared_ptr
 //   (b) several: std::tuple{opt1, opt2}, std::pair{opt1, opt2}, or std::vector<Opt>

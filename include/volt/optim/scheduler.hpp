@@ -160,7 +160,7 @@ void load_scheduler(S& scheduler, torch::serialize::InputArchive& archive) {
 }
 
 // The state torch's _LRScheduler keeps (last_epoch, base_lrs, last lrs) and its step protocol,
-// shared by volt's epoch/step schedulers through CRTP (no virtual dispatch). Derived provides
+// shared by volt's epoch/step schedulers through CRTP (no dynamic dispatch). Derived provides
 //   std::vector<double> chainable_lrs();     torch's get_lr(): the next lrs from the current ones
 // and optionally
 //   std::vector<double> closed_form_lrs();   torch's _get_closed_form_lr() (used by step_to)
