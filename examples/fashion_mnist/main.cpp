@@ -8,6 +8,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <boost/hana/define_struct.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -16,11 +17,14 @@
 
 namespace {
 
+// Reflected with Boost.Hana so the loggers record every field (hparams.yaml, TensorBoard) without
+// naming them twice.
 struct HParams {
-  double lr = 2e-3;
-  std::int64_t channels = 32;
-  std::int64_t hidden = 128;
-  std::int64_t epochs = 5;
+  BOOST_HANA_DEFINE_STRUCT(HParams,
+                           (double, lr),
+                           (std::int64_t, channels),
+                           (std::int64_t, hidden),
+                           (std::int64_t, epochs));
 };
 
 // conv(1->c) -> pool -> conv(c->2c) -> pool -> fc(hidden) -> fc(10); Adam with a per-epoch
@@ -75,7 +79,7 @@ struct FashionCNN : torch::nn::Module {
 }  // namespace
 
 int main(int argc, char** argv) {
-  HParams hp;
+  HParams hp{.lr = 2e-3, .channels = 32, .hidden = 128, .epochs = 5};
   volt::data::FashionMNISTOptions data_options;
   std::uint64_t seed = 42;
   int threads = 0;
