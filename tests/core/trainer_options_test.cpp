@@ -77,7 +77,7 @@ std::vector<InvalidCase> invalid_cases() {
       {"overfit_batches fraction > 1", {.overfit_batches = 1.5}, "overfit_batches=1.5",
        "a fraction must be in [0.0, 1.0]"},
       {"overfit_batches count < 0", {.overfit_batches = -1}, "overfit_batches=-1", "a number of batches must be >= 0"},
-      {"val_check_interval fraction 0", {.val_check_interval = 0.0}, "val_check_interval=0",
+      {"val_check_interval fraction 0", {.val_check_interval = 0.0}, "val_check_interval=0.0",
        "a fraction of the epoch must be in (0.0, 1.0]; an integer is a number of training batches"},
       {"val_check_interval fraction > 1", {.val_check_interval = 1.25}, "val_check_interval=1.25",
        "a fraction of the epoch must be in (0.0, 1.0]"},
@@ -93,6 +93,21 @@ std::vector<InvalidCase> invalid_cases() {
       {"gradient_clip_val NaN", {.gradient_clip_val = nan}, "gradient_clip_val=nan", "use a value >= 0"},
       {"overfit_batches with limit_train_batches", {.limit_train_batches = 4, .overfit_batches = 2},
        "overfit_batches=2", "leave limit_train_batches (=4) unset"},
+      {"log_every_n_steps < 0", {.log_every_n_steps = -1}, "log_every_n_steps=-1",
+       "use a number >= 0 (0: no step-level logs)"},
+      {"fast_dev_run < 0 as int64", {.fast_dev_run = std::int64_t{-3}}, "fast_dev_run=-3", "a number of batches >= 0"},
+      {"barebones with logger", {.logger = true, .barebones = true}, "logger=on",
+       "barebones=true turns it off; remove one of the two settings"},
+      {"barebones with enable_checkpointing", {.enable_checkpointing = true, .barebones = true},
+       "enable_checkpointing=on", "barebones=true turns it off"},
+      {"barebones with enable_progress_bar", {.enable_progress_bar = true, .barebones = true},
+       "enable_progress_bar=on", "barebones=true turns it off"},
+      {"barebones with enable_model_summary", {.enable_model_summary = true, .barebones = true},
+       "enable_model_summary=on", "barebones=true turns it off"},
+      {"barebones with log_every_n_steps", {.log_every_n_steps = 50, .barebones = true}, "log_every_n_steps=on",
+       "barebones=true turns it off"},
+      {"barebones with detect_anomaly", {.detect_anomaly = true, .barebones = true}, "detect_anomaly=on",
+       "barebones=true turns it off"},
       {"fast_dev_run with overfit_batches", {.fast_dev_run = true, .overfit_batches = 0.5}, "fast_dev_run=1",
        "it cannot be combined with overfit_batches"},
   };
@@ -190,7 +205,7 @@ TEST_CASE("BatchCount: an integer is a number of batches, a floating-point value
                             Catch::Contains("limit_val_batches=100") &&
                             Catch::Contains("volt::data::TensorLoader"));
     CHECK_THROWS_WITH(volt::BatchCount(0.0).resolve(std::nullopt, "limit_test_batches"),
-                      Catch::Contains("limit_test_batches=0 is a fraction"));
+                      Catch::Contains("limit_test_batches=0.0 is a fraction"));
   }
 }
 

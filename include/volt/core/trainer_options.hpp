@@ -40,17 +40,23 @@ class BatchCount {
           "volt: {}={} is a fraction, but the loader cannot tell how many batches it has (no size()). "
           "Give a number of batches instead (e.g. {}=100), or use a sized loader such as "
           "volt::data::TensorLoader.",
-          flag, fraction_, flag));
+          flag, str(), flag));
     const auto n = static_cast<std::int64_t>(std::floor(fraction_ * static_cast<double>(*available)));
     if (n == 0 && fraction_ > 0.0 && *available > 0)
       throw std::invalid_argument(fmt::format(
           "volt: {}={} of a loader with {} batches is less than one batch; raise {} to at least {:.4g} or give a "
           "number of batches.",
-          flag, fraction_, *available, flag, 1.0 / static_cast<double>(*available)));
+          flag, str(), *available, flag, 1.0 / static_cast<double>(*available)));
     return n;
   }
 
-  std::string str() const { return is_fraction_ ? fmt::format("{}", fraction_) : fmt::format("{}", count_); }
+  // As Python prints it: a fraction keeps its ".0" (0.0 vs the count 0), a count has none.
+  std::string str() const {
+    if (!is_fraction_) return fmt::format("{}", count_);
+    std::string s = fmt::format("{}", fraction_);
+    if (s.find_first_of(".ein") == std::string::npos) s += ".0";
+    return s;
+  }
 
  private:
   double fraction_ = 1.0;
@@ -62,7 +68,11 @@ class BatchCount {
 class FastDevRun {
  public:
   FastDevRun(bool on) noexcept : batches_(on ? 1 : 0) {}  // NOLINT: implicit by design
-  FastDevRun(int batches) noexcept : batches_(batches) {}  // NOLINT
+  // Any integer (int, std::int64_t, size_t): one constructor per type would be ambiguous
+  // against the bool one for the types not listed.
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)
+  FastDevRun(I batches) noexcept : batches_(static_cast<std::int64_t>(batches)) {}  // NOLINT
   std::int64_t batches() const noexcept { return batches_; }
   explicit operator bool() const noexcept { return batches_ > 0; }
 
