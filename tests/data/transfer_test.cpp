@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/hana/define_struct.hpp>
+
 #include <volt/data/example.hpp>
 #include <volt/data/transfer.hpp>
 
@@ -144,13 +146,34 @@ TEST_CASE("torch::data's TensorExample (an Example without target) is a batch to
   const torch::data::TensorExample batch{torch::zeros({4, 3})};
   auto moved = volt::data::to_device(batch, cpu);
   CHECK(same_storage(moved.data, batch.data));
-  // KNOWN BUG (include/volt/data/transfer.hpp, for_each_tensor): the Example branch requires
-  // both `batch.data` and `batch.target`, so an Example<Tensor, NoTarget> matches no branch:
-  // its tensor is never visited, to_device leaves it on the CPU whatever the device (a CUDA
-  // run over a torch::data TensorDataset feeds CPU batches to a GPU model), and batch_size_of
-  // returns 1 instead of 4 (epoch means of logged values are weighted wrongly). Enable when fixed:
-  // CHECK(volt::data::batch_size_of(batch) == 4);
-  // int visited = 0;
-  // volt::data::for_each_tensor(moved, [&](torch::Tensor&) { ++visited; });
-  // CHECK(visited == 1);
+  CHECK(volt::data::batch_size_of(batch) == 4);
+  int visited = 0;
+  volt::data::for_each_tensor(moved, [&](torch::Tensor&) { ++visited; });
+  CHECK(visited == 1);
+}
+
+namespace {
+struct Pair {
+  BOOST_HANA_DEFINE_STRUCT(Pair, (torch::Tensor, image), (std::vector<torch::Tensor>, masks));
+};
+struct Batch {
+  BOOST_HANA_DEFINE_STRUCT(Batch, (std::string, id), (Pair, inputs), (torch::Tensor, label));
+};
+}  // namespace
+
+TEST_CASE("a Hana-reflected struct is a batch: its tensors are visited field by field", "[data][transfer]") {
+  const Batch batch{"b0", Pair{torch::zeros({6, 2}), {torch::ones({6}), torch::ones({6})}}, torch::arange(6)};
+  std::vector<std::int64_t> seen;
+  volt::data::for_each_tensor(batch, [&](const torch::Tensor& t) { seen.push_back(t.numel()); });
+  CHECK(seen == std::vector<std::int64_t>{12, 6, 6, 6});  // declaration order, depth first
+  CHECK(volt::data::batch_size_of(batch) == 6);
+  const Batch moved = volt::data::to_device(batch, cpu);
+  CHECK(moved.id == "b0");
+  CHECK(same_storage(moved.inputs.image, batch.inputs.image));
+  CHECK(same_storage(moved.label, batch.label));
+  if (torch::cuda::is_available()) {
+    const Batch on_gpu = volt::data::to_device(batch, torch::Device(torch::kCUDA, 0));
+    CHECK(on_gpu.inputs.masks[1].is_cuda());
+    CHECK(on_gpu.label.is_cuda());
+  }
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Moving a batch to the device, and finding its size, for the batch shapes loaders produce:
-// a Tensor, torch::data::Example, and std containers of those (vector, array, pair, tuple,
-// optional, map). A tensor already on the device is left alone, so CPU runs pay nothing.
+// a Tensor, torch::data::Example (with or without a target), a struct reflected with
+// BOOST_HANA_DEFINE_STRUCT (field by field), and std containers of those (vector, array, pair,
+// tuple, optional, map). A tensor already on the device is left alone, so CPU runs pay nothing.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -12,6 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/concept/struct.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
 #include <torch/torch.h>
 
 namespace volt::data {
@@ -49,9 +54,12 @@ void for_each_tensor(Batch& batch, Fn&& fn) {
   using B = std::remove_cvref_t<Batch>;
   if constexpr (std::is_same_v<B, torch::Tensor>) {
     fn(batch);
-  } else if constexpr (requires { batch.data; batch.target; }) {  // torch::data::Example
+  } else if constexpr (boost::hana::Struct<B>::value) {
+    boost::hana::for_each(boost::hana::accessors<B>(),
+                          [&](auto accessor) { for_each_tensor(boost::hana::second(accessor)(batch), fn); });
+  } else if constexpr (requires { batch.data; }) {  // torch::data::Example; TensorExample has no target
     for_each_tensor(batch.data, fn);
-    for_each_tensor(batch.target, fn);
+    if constexpr (requires { batch.target; }) for_each_tensor(batch.target, fn);
   } else if constexpr (detail::is_tuple_like<B>::value) {
     std::apply([&](auto&... part) { (for_each_tensor(part, fn), ...); }, batch);
   } else if constexpr (detail::is_vector<B>::value || detail::is_std_array<B>::value) {
