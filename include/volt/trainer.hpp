@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <volt/core/callback_list.hpp>
 #include <volt/core/context.hpp>
 #include <volt/core/datamodule.hpp>
 #include <volt/core/diagnose.hpp>
@@ -60,6 +61,20 @@ template <class Module, class DataModule> struct trainer_predict_needs_predict_s
 };
 }  // namespace diagnostic
 
+namespace detail {
+// Lightning's configure_callbacks, called at the start of every entry point (before
+// prepare_data); a declared hook of the wrong form is a compile error in hooks::call.
+template <class Module>
+auto configured_callbacks(Module& module, Context& ctx) {
+  if constexpr (hooks::has<hooks::configure_callbacks_t, Module>) {
+    return as_callback_tuple<Module>(hooks::call(hooks::configure_callbacks, module, ctx));
+  } else {
+    if constexpr (hooks::configure_callbacks_t::declared<Module>) hooks::call(hooks::configure_callbacks, module, ctx);
+    return std::tuple<>{};
+  }
+}
+}  // namespace detail
+
 template <class Module, class DataModule, Strategy StrategyT = SingleDevice, Precision PrecisionT = precision::FP32,
           class... Callbacks>
 class Trainer {
@@ -93,6 +108,9 @@ class Trainer {
   // and the user gave none of that kind (Lightning's defaults), engaged at run time.
   using callbacks_type = std::tuple<Callbacks..., std::optional<ModelSummary>, std::optional<ProgressBar>,
                                     std::optional<loggers::CSVLogger>, std::optional<ModelCheckpoint>>;
+  // What the module's configure_callbacks() returns, as a tuple (std::tuple<> without the hook).
+  // Runs merge them with callbacks_type: core/callback_list.hpp.
+  using model_callbacks_type = decltype(detail::configured_callbacks(std::declval<Module&>(), std::declval<Context&>()));
 
   explicit Trainer(TrainerOptions options = {}, Callbacks... callbacks)
       : Trainer(std::move(options), StrategyT{}, PrecisionT{}, std::move(callbacks)...) {}
@@ -113,7 +131,7 @@ class Trainer {
     if constexpr (usable) {
       auto run = make_run(module, data);
       try {
-        return loops::fit_loop(run, resolve_ckpt_path(fit_options.ckpt_path));
+        return loops::fit_loop(run, resolve_ckpt_path(run.callbacks, fit_options.ckpt_path));
       } catch (const std::exception& error) {
         // Lightning's on_exception: callbacks (e.g. OnExceptionCheckpoint) see the error first
         // (fit_loop reports errors from training itself; this covers set-up).
@@ -195,6 +213,8 @@ class Trainer {
   StrategyT& strategy() noexcept { return strategy_; }
   PrecisionT& precision() noexcept { return precision_; }
   callbacks_type& callbacks() noexcept { return callbacks_; }
+  // The callbacks configure_callbacks() returned for the latest run (empty before the first).
+  std::optional<model_callbacks_type>& model_callbacks() noexcept { return model_callbacks_; }
   // The default logger, once a run created it (logger on, and no logger among the callbacks).
   const std::optional<loggers::CSVLogger>& default_logger() const noexcept {
     return std::get<std::optional<loggers::CSVLogger>>(callbacks_);
@@ -203,7 +223,9 @@ class Trainer {
  private:
   // "last" / "best" name the ModelCheckpoint's files (Lightning's ckpt_path="last" / "best");
   // "last" falls back to <default_root_dir>/checkpoints/last.ckpt.
-  std::optional<std::filesystem::path> resolve_ckpt_path(const std::optional<std::string>& requested) {
+  template <class RunCallbacks>
+  std::optional<std::filesystem::path> resolve_ckpt_path(RunCallbacks& run_callbacks,
+                                                         const std::optional<std::string>& requested) {
     if (!requested) return std::nullopt;
     if (*requested != "last" && *requested != "best") {
       if (!std::filesystem::exists(*requested))
@@ -213,7 +235,7 @@ class Trainer {
       return std::filesystem::path(*requested);
     }
     std::string found;
-    hooks::for_each_callback(callbacks_, [&](auto& cb) {
+    hooks::for_each_callback(run_callbacks, [&](auto& cb) {
       if constexpr (requires { cb.best_model_path(); cb.last_model_path(); }) {
         const std::string p = *requested == "best" ? std::string(cb.best_model_path()) : std::string(cb.last_model_path());
         if (found.empty() && !p.empty()) found = p;
@@ -240,11 +262,20 @@ class Trainer {
   static constexpr bool user_has = (detail::is_specialization_of_v<Callbacks, Kind> || ...);
   static constexpr bool user_has_logger = (Logger<Callbacks> || ...);
 
+  template <class Merged>
+  struct run_type;
+  template <class... C>
+  struct run_type<std::tuple<C&...>> {
+    using type = loops::Run<Module, DataModule, StrategyT, PrecisionT, C...>;
+  };
+
   auto make_run(Module& module, DataModule& data) {
     engage_builtins();
-    return loops::Run<Module, DataModule, StrategyT, PrecisionT, Callbacks..., std::optional<ModelSummary>,
-                      std::optional<ProgressBar>, std::optional<loggers::CSVLogger>, std::optional<ModelCheckpoint>>(
-        module, data, strategy_, precision_, callbacks_, effective_, state_, metrics_);
+    Context ctx(state_, metrics_, module);
+    model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
+    auto merged = merge_callbacks(callbacks_, *model_callbacks_);
+    return typename run_type<decltype(merged)>::type(module, data, strategy_, precision_, merged, effective_, state_,
+                                                     metrics_);
   }
 
   void engage_builtins() {
@@ -290,6 +321,7 @@ class Trainer {
   [[no_unique_address]] StrategyT strategy_;
   [[no_unique_address]] PrecisionT precision_;
   callbacks_type callbacks_;
+  std::optional<model_callbacks_type> model_callbacks_{};
   RunState state_{};
   MetricStore metrics_{};
 };

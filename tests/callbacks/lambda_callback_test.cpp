@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <volt/callbacks/lambda_callback.hpp>
+#include <volt/checkpoint/checkpoint_hooks.hpp>
 
 #include "callback_test_support.hpp"
 #include "trainer_test_support.hpp"
@@ -117,4 +118,23 @@ TEST_CASE("LambdaCallback in a real fit", "[callbacks][lambda_callback][trainer]
   trainer.fit(model, data);
   CHECK(calls == std::vector<std::string>{"fit_start", "batch0", "batch1", "batch2", "batch3", "epoch0", "batch0",
                                           "batch1", "batch2", "batch3", "epoch1"});
+}
+
+TEST_CASE("LambdaCallback: on_save_checkpoint and on_load_checkpoint parts", "[callbacks]") {
+  std::int64_t restored = 0;
+  auto cb = volt::LambdaCallback{volt::lambda::on_save_checkpoint([](volt::Checkpoint& c) { c.json["seen"] = 7; }),
+                                 volt::lambda::on_load_checkpoint([&](const volt::Checkpoint& c, volt::Context&) {
+                                   restored = c.json.at("seen").get<std::int64_t>();
+                                 })};
+  STATIC_REQUIRE(volt::hooks::has<volt::hooks::on_save_checkpoint_t, decltype(cb), volt::Checkpoint&>);
+  STATIC_REQUIRE(volt::hooks::has<volt::hooks::on_load_checkpoint_t, decltype(cb), const volt::Checkpoint&>);
+  volt::Checkpoint ckpt;
+  cb.on_save_checkpoint(ckpt);
+  CHECK(ckpt.json.at("seen") == 7);
+  volt::RunState state;
+  volt::MetricStore metrics;
+  torch::nn::Module module;
+  volt::Context ctx(state, metrics, module);
+  cb.on_load_checkpoint(static_cast<const volt::Checkpoint&>(ckpt), ctx);
+  CHECK(restored == 7);
 }

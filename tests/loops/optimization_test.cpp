@@ -333,3 +333,37 @@ TEST_CASE("the Trainer knows at compile time which hooks exist and which loops t
   STATIC_REQUIRE(volt::Trainer<WithValidation, WithValLoader>::validates_in_fit());
   STATIC_REQUIRE_FALSE(volt::Trainer<WithValidation, LinearData>::validates_in_fit());  // no val loader
 }
+
+namespace {
+// Lightning 1.x calls training_step_end under manual optimization too.
+struct ManualStepEnd : torch::nn::Module {
+  static constexpr bool automatic_optimization = false;
+  torch::nn::Linear fc{nullptr};
+  std::vector<double> ends;
+  std::int64_t batch_end_values = 0;
+  ManualStepEnd() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
+  double training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    auto opt = ctx.optimizer(0);
+    opt.zero_grad();
+    auto loss = torch::mse_loss(fc(b.data), b.target);
+    ctx.manual_backward(loss);
+    opt.step();
+    return loss.item<double>();
+  }
+  double training_step_end(double loss) {
+    ends.push_back(loss);
+    return -1.0;
+  }
+  void on_train_batch_end(double out) { batch_end_values += out == -1.0 ? 1 : 0; }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.01)); }
+};
+}  // namespace
+
+TEST_CASE("manual optimization: training_step_end gets the step's output, and its result flows on", "[optimization]") {
+  LinearData data;
+  ManualStepEnd model;
+  auto t = make_trainer<ManualStepEnd>({.max_epochs = 1});
+  t.fit(model, data);
+  CHECK(model.ends.size() == 4);
+  CHECK(model.batch_end_values == 4);
+}

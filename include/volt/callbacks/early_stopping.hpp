@@ -44,6 +44,8 @@ inline bool check_on_train_epoch_end(std::optional<bool> option, const TrainerFl
 
 class EarlyStopping {
  public:
+  // Runs after the module's on_train_epoch_end (core/callback_list.hpp), as in Lightning.
+  static constexpr bool monitoring_callback = true;
   // Lightning's EarlyStoppingReason.
   enum class StopReason { not_stopped, stopping_threshold, divergence_threshold, patience_exhausted, non_finite_metric };
 

@@ -94,7 +94,7 @@ void call_lambda(F& fn, A&&... args) {
   X(on_test_end) X(on_test_epoch_start) X(on_test_epoch_end) X(on_test_batch_start) X(on_test_batch_end)    \
   X(on_predict_start) X(on_predict_end) X(on_predict_epoch_start) X(on_predict_epoch_end)                   \
   X(on_predict_batch_start) X(on_predict_batch_end) X(on_before_zero_grad) X(on_before_backward)            \
-  X(on_after_backward) X(on_before_optimizer_step) X(on_exception)
+  X(on_after_backward) X(on_before_optimizer_step) X(on_exception) X(on_save_checkpoint) X(on_load_checkpoint)
 
 namespace lambda {
 

@@ -72,6 +72,8 @@ class ModelCheckpoint {
   static constexpr std::string_view checkpoint_name_last = "last";
   static constexpr std::string_view file_extension = ".ckpt";
   static constexpr std::int64_t starting_version = 1;
+  // A Lightning Checkpoint callback: runs after the other callbacks (core/callback_list.hpp).
+  static constexpr bool checkpoint_callback = true;
 
   struct Options {
     std::filesystem::path dirpath{};           // empty: <default_root_dir>/checkpoints

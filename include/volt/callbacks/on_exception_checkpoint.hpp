@@ -25,6 +25,8 @@ namespace volt {
 class OnExceptionCheckpoint {
  public:
   static constexpr const char* file_extension = ".ckpt";
+  // A Lightning Checkpoint callback: runs after the other callbacks (core/callback_list.hpp).
+  static constexpr bool checkpoint_callback = true;
 
   struct Options {
     std::filesystem::path dirpath{};         // required

@@ -8,6 +8,11 @@
 //   metrics     JSON: logged values and the running epoch aggregates
 //   rng         torch's CPU (and CUDA) generator states; loaders shuffle from (seed, epoch)
 //   grads       gradients accumulated so far, when stopped inside an accumulation window
+//   precision   JSON: the precision policy's state_dict() (fp16's grad scaler), when it has one
+//   hooks, hook_tensors  JSON and tensors that on_save_checkpoint hooks added (checkpoint_hooks.hpp)
+//   hparams       JSON: the module's hyper-parameters (its member `hp`), when it has them
+//   hparams.yaml  the same, as Lightning's hparams.yaml; both also in weights-only checkpoints,
+//                 so load_from_checkpoint can rebuild the module from either
 // Loading checks the whole file before touching anything, and restores the module if a later
 // section (e.g. an optimizer of another shape) fails, so nothing is ever half-loaded.
 #include <cstddef>
@@ -22,9 +27,12 @@
 #include <torch/torch.h>
 
 #include <volt/checkpoint/checkpoint_file.hpp>
+#include <volt/checkpoint/checkpoint_hooks.hpp>
 #include <volt/checkpoint/error.hpp>
 #include <volt/checkpoint/module_state.hpp>
 #include <volt/hooks/call.hpp>
+#include <volt/loggers/hparams.hpp>
+#include <volt/loggers/hparams_yaml.hpp>
 #include <volt/optim/optimizer_name.hpp>
 #include <volt/version.hpp>
 
@@ -64,6 +72,11 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
                            {"epoch_complete", run.state.epoch_complete},
                            {"weights_only", weights_only}});
   writer.add_tensors("state_dict", state_dict(run.module));
+  if constexpr (requires { run.module.hp; }) {
+    const loggers::HParamDict hparams = loggers::to_hparams(run.module.hp);
+    writer.add_json("hparams", loggers::hparams_to_json(hparams));
+    writer.add_bytes("hparams.yaml", loggers::hparams_yaml(hparams));
+  }
   if (!weights_only) {
     torch::serialize::OutputArchive optimizers;
     optimization.save(optimizers);
@@ -81,7 +94,10 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     for (const auto& p : run.module.named_parameters())
       if (p.value().grad().defined()) grads.emplace_back(p.key(), p.value().grad().detach());
     writer.add_tensors("grads", grads);
+    if constexpr (requires { run.precision.state_dict(); })
+      writer.add_json("precision", run.precision.state_dict());
   }
+  write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
   writer.write(path);
 }
 
@@ -106,8 +122,13 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
   const NamedTensors previous = state_dict(run.module);
   std::vector<torch::Tensor> previous_copies;
   for (const auto& [name, t] : previous) previous_copies.push_back(t.clone());
+  // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
+  // before their load_state_dict.
+  const Checkpoint hook_checkpoint = read_checkpoint_hooks(reader, meta);
+  run.call(hooks::on_load_checkpoint, hook_checkpoint);
   load_state_dict(run.module, reader.tensors("state_dict"), path);
   try {
+    run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
     auto optimizers = reader.archive("optimizers", run.state.device);
     optimization.load(optimizers);
     const nlohmann::json callbacks = reader.json("callbacks");
@@ -115,6 +136,10 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
       if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
     });
     run.metrics.load_state(reader.json("metrics"));
+    // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
+    // fresh grad scaler, as Lightning does.
+    if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })
+      if (reader.has("precision")) run.precision.load_state_dict(reader.json("precision"));
     for (const auto& [name, state] : reader.tensors("rng")) {
       if (name == "cpu") {
         at::Generator gen = at::detail::getDefaultCPUGenerator();

@@ -73,5 +73,10 @@
     "Batch transfer_batch_to_device(Batch batch, torch::Device device, int64_t dataloader_idx, volt::Context& ctx)") \
   X(on_after_batch_transfer, 1, "Batch on_after_batch_transfer(Batch batch, int64_t dataloader_idx, volt::Context& ctx)") \
   X(on_exception, 0, "void on_exception(const std::exception& error, volt::Context& ctx)")          \
+  X(lr_scheduler_step, 1,                                                                            \
+    "void lr_scheduler_step(Scheduler& scheduler, std::optional<double> metric, volt::Context& ctx) (step the scheduler in it)") \
+  X(configure_callbacks, 0, "auto configure_callbacks() (one callback, or a std::tuple of callbacks)")  \
+  X(on_save_checkpoint, 1, "void on_save_checkpoint(volt::Checkpoint& checkpoint, volt::Context& ctx)") \
+  X(on_load_checkpoint, 1, "void on_load_checkpoint(const volt::Checkpoint& checkpoint, volt::Context& ctx)") \
   X(state_dict, 0, "nlohmann::json state_dict() const")                                              \
   X(load_state_dict, 1, "void load_state_dict(const nlohmann::json& state)")

@@ -24,6 +24,7 @@
 #include <volt/core/trainer_options.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
+#include <volt/loops/lr_scheduler_step.hpp>
 #include <volt/core/step_output.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 
@@ -122,7 +123,7 @@ auto automatic_optimization_step(Run& run, Optimization& optimization, const Bat
   bool stepped = false;
   auto step_schedulers = [&] {
     if (stepped)
-      optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::unmonitored);
+      loops::step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::unmonitored);
   };
   if constexpr (TakesOptimizerIdx<Module, Batch>) {
     using Output = decltype(training_step(std::int64_t{0}));

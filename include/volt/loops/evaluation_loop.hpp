@@ -1,7 +1,7 @@
 #pragma once
 // The validation and test loops (one template, two hook sets). Order, as Lightning 2.x:
 //   eval mode, no grad | on_{stage}_start | on_{stage}_epoch_start |
-//   per batch: on_{stage}_batch_start, {stage}_step, on_{stage}_batch_end |
+//   per batch: on_{stage}_batch_start, {stage}_step, {stage}_step_end (1.x), on_{stage}_batch_end |
 //   {stage}_epoch_end(outputs) (1.x, only if declared) | on_{stage}_epoch_end | on_{stage}_end | train mode
 #include <cstdint>
 #include <map>
@@ -30,6 +30,7 @@ struct ValidationHooks {
   static constexpr auto batch_start = hooks::on_validation_batch_start;
   static constexpr auto batch_end = hooks::on_validation_batch_end;
   static constexpr auto step = hooks::validation_step;
+  static constexpr auto step_end = hooks::validation_step_end;
   static constexpr auto epoch_end_outputs = hooks::validation_epoch_end;
 };
 
@@ -42,6 +43,7 @@ struct TestHooks {
   static constexpr auto batch_start = hooks::on_test_batch_start;
   static constexpr auto batch_end = hooks::on_test_batch_end;
   static constexpr auto step = hooks::test_step;
+  static constexpr auto step_end = hooks::test_step_end;
   static constexpr auto epoch_end_outputs = hooks::test_epoch_end;
 };
 
@@ -59,13 +61,36 @@ class EvalGradGuard {
   std::optional<torch::NoGradGuard> no_grad_;
 };
 
+// {stage}_step, then the 1.x {stage}_step_end(output) when the module has it: what that returns
+// is the step's output from then on (on_{stage}_batch_end, {stage}_epoch_end), as in Lightning 1.x.
+// A step (or step_end) that returns void gives NoStepOutput.
+template <class Kind, class Run, class Batch>
+auto evaluation_step(Run& run, const Batch& batch, std::int64_t batch_idx) {
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  using StepEndHook = std::remove_const_t<decltype(Kind::step_end)>;
+  if constexpr (std::is_void_v<decltype(run.call(Kind::step, batch, batch_idx))>) {
+    run.call(Kind::step, batch, batch_idx);
+    return NoStepOutput{};
+  } else {
+    auto out = run.call(Kind::step, batch, batch_idx);
+    using Out = decltype(out);
+    if constexpr (!hooks::has<StepEndHook, Module, Out&&>) {
+      if constexpr (StepEndHook::template declared<Module>) StepEndHook::template signature_mismatch<Module, Out&&>();
+      return out;
+    } else if constexpr (std::is_void_v<decltype(run.call(Kind::step_end, std::declval<Out&&>()))>) {
+      run.call(Kind::step_end, std::move(out));
+      return NoStepOutput{};
+    } else {
+      return run.call(Kind::step_end, std::move(out));
+    }
+  }
+}
+
 // Returns the epoch-level metrics this loop produced (what trainer.validate / test return).
 template <class Kind, class Run, class Loader>
 std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   using Batch = batch_type_t<Loader>;
-  using StepOut = decltype(run.call(Kind::step, std::declval<const Batch&>(), std::int64_t{}));
-  constexpr bool returns_output = !std::is_void_v<StepOut>;
-  using Output = std::conditional_t<returns_output, std::remove_cvref_t<StepOut>, NoStepOutput>;
+  using Output = decltype(evaluation_step<Kind>(run, std::declval<const Batch&>(), std::int64_t{}));
   // outputs are kept only when the 1.x {stage}_epoch_end(outputs) hook exists
   using EpochEndHook = std::remove_const_t<decltype(Kind::epoch_end_outputs)>;
   using Module = std::remove_reference_t<decltype(run.module)>;
@@ -85,14 +110,9 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
   for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
     const auto batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
     run.emit(Kind::batch_start, batch, batch_idx);
-    if constexpr (returns_output) {
-      Output out = run.call(Kind::step, batch, batch_idx);
-      run.emit(Kind::batch_end, std::as_const(out), batch, batch_idx);
-      if constexpr (collect) outputs.push_back(std::move(out));
-    } else {
-      run.call(Kind::step, batch, batch_idx);
-      run.emit(Kind::batch_end, NoStepOutput{}, batch, batch_idx);
-    }
+    Output out = evaluation_step<Kind>(run, batch, batch_idx);
+    run.emit(Kind::batch_end, std::as_const(out), batch, batch_idx);
+    if constexpr (collect) outputs.push_back(std::move(out));
     return true;
   });
   if constexpr (collect) run.call(Kind::epoch_end_outputs, std::move(outputs));

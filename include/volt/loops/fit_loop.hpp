@@ -25,6 +25,7 @@
 #include <volt/loops/preemption.hpp>
 #include <volt/loops/fit_summary.hpp>
 #include <volt/loops/logging.hpp>
+#include <volt/loops/lr_scheduler_step.hpp>
 #include <volt/loops/manual_optimization.hpp>
 #include <volt/loops/run_handle.hpp>
 #include <volt/core/step_output.hpp>
@@ -80,7 +81,8 @@ void run_validation(Run& run, TrainLoader* train_loader, ValLoader* val_loader, 
 //   on_train_epoch_start | per batch: on_train_batch_start (true / -1: skip the rest of the
 //   epoch), automatic_optimization_step, [last batch: epoch-interval scheduler step],
 //   on_train_batch_end, [validation when due], step-interval schedulers that monitor a metric |
-//   training_epoch_end(outputs) (1.x, only if declared) | on_train_epoch_end | [all batches ran:
+//   training_epoch_end(outputs) (1.x, only if declared) | on_train_epoch_end (other callbacks, module,
+//   then callbacks that monitor metrics: checkpointing, early stopping) | [all batches ran:
 //   epoch-interval schedulers that monitor a metric (ReduceLROnPlateau)]
 template <class Run, class TrainLoader, class ValLoader, class Optimization>
 void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, Optimization& optimization,
@@ -124,7 +126,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     Output output = train_step(batch, batch_idx, is_last);
     if constexpr (!ManualOptimization<Module>) {
       if (is_last) {
-        optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::unmonitored);
+        step_schedulers(run, optimization, Interval::epoch, epoch + 1, SchedulerFilter::unmonitored);
         last_batch_ran = true;
       }
     }
@@ -135,7 +137,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     const bool check_due = val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
     if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
     if constexpr (!ManualOptimization<Module>)
-      optimization.step_schedulers(Interval::step, run.state.global_step, run.metrics, SchedulerFilter::monitored);
+      step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
     run.state.family = HookFamily::train_step;
     run.state.batches_done = batch_idx + 1;
     if (preemption_signal().load() != 0) {
@@ -151,12 +153,14 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   run.state.epoch_complete = true;
   if constexpr (collect) run.call(hooks::training_epoch_end, std::move(outputs));
   run.metrics.end_epoch(HookFamily::train_epoch);
-  run.emit(hooks::on_train_epoch_end);
+  run.template emit_callbacks_monitoring<false>(hooks::on_train_epoch_end);
+  run.call(hooks::on_train_epoch_end);
   run.metrics.end_epoch(HookFamily::train_epoch);  // what on_train_epoch_end itself logged
+  run.template emit_callbacks_monitoring<true>(hooks::on_train_epoch_end);  // they see it (Lightning)
   log_epoch_metrics(run);
   if constexpr (!ManualOptimization<Module>) {
     if (last_batch_ran)
-      optimization.step_schedulers(Interval::epoch, epoch + 1, run.metrics, SchedulerFilter::monitored);
+      step_schedulers(run, optimization, Interval::epoch, epoch + 1, SchedulerFilter::monitored);
   }
   check_max_time(run);
 }
@@ -248,7 +252,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       run.emit_callbacks(hooks::on_sanity_check_end);
       run.state.sanity_checking = false;
       run.metrics.reset();  // Lightning discards what the sanity check logged
-    } else if (validates) {
+    } else if (validates && !val_disabled) {  // limit_val_batches = 0: the val loader is never asked for
       load_for_validation();
     }
     load_train();

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <volt/core/callback_list.hpp>
 #include <volt/core/context.hpp>
 #include <volt/core/metrics.hpp>
 #include <volt/core/trainer_options.hpp>
@@ -22,14 +23,14 @@ struct Run {
   Data& data;
   Strategy& strategy;
   Precision& precision;
-  std::tuple<Callbacks...>& callbacks;
+  std::tuple<Callbacks&...> callbacks;  // the Trainer's and configure_callbacks', merged (core/callback_list.hpp)
   const TrainerOptions& options;
   RunState& state;
   MetricStore& metrics;
   Context ctx;
   std::chrono::steady_clock::time_point fit_started{};  // for max_time
 
-  Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks...>& cbs, const TrainerOptions& o,
+  Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks&...> cbs, const TrainerOptions& o,
       RunState& st, MetricStore& me)
       : module(m), data(d), strategy(s), precision(p), callbacks(cbs), options(o), state(st), metrics(me),
         ctx(st, me, m) {}
@@ -59,6 +60,16 @@ struct Run {
   void emit_callbacks(Hook hook, A&&... args) {
     HookScope scope(state, Hook::name);
     hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
+  }
+
+  // The hook of the callbacks that monitor metrics (Monitoring) or of the others: Lightning's
+  // on_train_epoch_end runs the others, then the module, then the monitoring ones.
+  template <bool Monitoring, class Hook, class... A>
+  void emit_callbacks_monitoring(Hook hook, A&&... args) {
+    HookScope scope(state, Hook::name);
+    hooks::for_each_callback(callbacks, [&](auto& cb) {
+      if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
+    });
   }
 
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).

@@ -108,6 +108,16 @@ concept SchedulerMetrics = requires(const M& m, const std::string& key) {
   { m.callback_metrics() } -> std::convertible_to<std::map<std::string, double>>;
 };
 
+// What Lightning's default LightningModule.lr_scheduler_step does: step(), or step(metric) for a
+// scheduler that steps on a metric.
+struct DefaultSchedulerStep {
+  template <class S>
+  void operator()(S& scheduler, std::optional<double> metric) const {
+    if constexpr (requires { scheduler.step(); }) scheduler.step();
+    else scheduler.step(metric.value());
+  }
+};
+
 // For callers without metrics (e.g. a manual-optimization loop stepping plain schedulers).
 struct NoMetrics {
   std::optional<double> metric(const std::string&) const { return std::nullopt; }
@@ -253,9 +263,11 @@ class Optimization {
   // start at 1), at most once per count. A scheduler that steps on a metric (ReduceLROnPlateau)
   // reads its `monitor` from `metrics`; when the metric is missing, strict throws
   // std::runtime_error naming it and the metrics there are, and non-strict skips the step.
-  template <class Metrics>
+  // `step(scheduler, metric)` does the step: default_scheduler_step, or the loops' call of the
+  // module's lr_scheduler_step override (metric: the monitored value, std::nullopt without a monitor).
+  template <class Metrics, class Step = DefaultSchedulerStep>
   void step_schedulers(Interval when, std::int64_t count, const Metrics& metrics,
-                       SchedulerFilter which = SchedulerFilter::all) {
+                       SchedulerFilter which = SchedulerFilter::all, Step&& step = {}) {
     static_assert(SchedulerMetrics<Metrics>,
                   "volt: step_schedulers needs metrics with `std::optional<double> metric(const std::string&) const` "
                   "and `std::map<std::string, double> callback_metrics() const` (volt::MetricStore has both).");
@@ -280,9 +292,9 @@ class Optimization {
                 "while the metric is missing.",
                 class_name<S>(), index, config->monitor, impl::join_keys(metrics.callback_metrics()), config->monitor));
           }
-          detail::deref(config->scheduler).step(*value);
+          step(detail::deref(config->scheduler), std::optional<double>(*value));
         } else {
-          detail::deref(config->scheduler).step();
+          step(detail::deref(config->scheduler), std::optional<double>{});
         }
         e.last_count = count;
       }
