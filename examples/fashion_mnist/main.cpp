@@ -137,6 +137,14 @@ int main(int argc, char** argv) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << fmt::format("wall_time_s={:.1f}", seconds) << std::endl;
     std::cout << fmt::format("test_acc={:.4f}", test.at("test_acc")) << std::endl;
+
+    // Inference from the best checkpoint: the module is rebuilt from the hyper-parameters the
+    // checkpoint holds (FashionCNN(hp)), as Lightning's load_from_checkpoint does.
+    if (!checkpoint.best_model_path().empty()) {
+      auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
+      const auto best_test = trainer.test(*best, data);
+      std::cout << fmt::format("best_checkpoint_test_acc={:.4f}", best_test.at("test_acc")) << std::endl;
+    }
   } catch (const std::exception& e) {
     std::cerr << "fashion_mnist: " << e.what() << std::endl;
     return 1;

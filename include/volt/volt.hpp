@@ -10,6 +10,7 @@
 #include <volt/callbacks/progress_bar.hpp>
 #include <volt/callbacks/stochastic_weight_averaging.hpp>
 #include <volt/callbacks/timer.hpp>
+#include <volt/checkpoint/load_from_checkpoint.hpp>
 #include <volt/checkpoint/module_state.hpp>
 #include <volt/checkpoint/safetensors.hpp>
 #include <volt/checkpoint/trainer_checkpoint.hpp>

@@ -254,3 +254,46 @@ TEST_CASE("a corrupt or mismatched checkpoint is refused with the file named and
                         Catch::Contains("no such file"));
   }
 }
+
+namespace {
+// A precision policy with state (as fp16's grad scaler has): the number of optimizer steps it
+// has taken, which must survive a preemption and resume.
+struct CountingPrecision : volt::precision::FP32 {
+  std::int64_t steps = 0;
+  template <class Optimizer>
+  bool optimizer_step(Optimizer& optimizer) {
+    ++steps;
+    optimizer.step();
+    return true;
+  }
+  nlohmann::json state_dict() const { return {{"steps", steps}}; }
+  void load_state_dict(const nlohmann::json& state) { steps = state.at("steps").get<std::int64_t>(); }
+};
+using CountingTrainer = volt::Trainer<ResumeModel, ResumeData, volt::SingleDevice, CountingPrecision>;
+}  // namespace
+
+TEST_CASE("a precision policy's state is saved in the checkpoint and restored on resume", "[checkpoint][resume]") {
+  TempDir dir;
+  volt::seed_everything(21);
+  ResumeModel m;
+  ResumeData d;
+  CountingTrainer full(resume_options(dir.path / "full"));
+  full.fit(m, d);
+  const std::int64_t all_steps = full.precision().steps;
+  REQUIRE(all_steps == full.global_step());
+
+  volt::seed_everything(21);
+  ResumeModel stopped;
+  stopped.sigterm_at_batch = 13;
+  CountingTrainer first(resume_options(dir.path / "stopped"));
+  const auto result = first.fit(stopped, d);
+  REQUIRE(result.status == volt::FitStatus::preempted);
+  REQUIRE(first.precision().steps > 0);
+  REQUIRE(first.precision().steps < all_steps);
+
+  ResumeModel resumed;
+  CountingTrainer second(resume_options(dir.path / "stopped"));
+  REQUIRE(second.precision().steps == 0);
+  second.fit(resumed, d, {.ckpt_path = result.checkpoint.string()});
+  CHECK(second.precision().steps == all_steps);  // restored from the checkpoint, then counted on
+}

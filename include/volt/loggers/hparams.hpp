@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include <stdexcept>
+
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/concept/struct.hpp>
 #include <boost/hana/first.hpp>
@@ -27,6 +29,7 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace volt::loggers {
 
@@ -148,6 +151,132 @@ HParamDict to_hparams(const HParams& params) {
                   "struct reflected with BOOST_HANA_DEFINE_STRUCT.");
     return {};
   }
+}
+
+// ---- The way back: a stored HParamDict -> the module's hyper-parameter type -------------------
+// load_from_checkpoint rebuilds a module from the hyper-parameters its checkpoint holds, the way
+// Lightning's load_from_checkpoint calls __init__(**hparams). Every field is read by the name
+// to_hparams wrote it under; a missing name or a value of another kind throws
+// std::invalid_argument naming the field.
+
+namespace detail {
+
+inline const char* hparam_kind(const HParamValue& v) {
+  constexpr const char* names[] = {"None", "a bool", "an integer", "a floating-point number", "a string"};
+  return names[v.index()];
+}
+
+template <class V>
+void read_hparam_value(const HParamValue& v, const std::string& key, V& out) {
+  const auto mismatch = [&](const char* wanted) {
+    return std::invalid_argument(
+        fmt::format("hyperparameter \"{}\" is {} in the checkpoint, but the field wants {}", key, hparam_kind(v), wanted));
+  };
+  if constexpr (std::is_same_v<V, HParamValue>) {
+    out = v;
+  } else if constexpr (std::is_same_v<V, bool>) {
+    if (!std::holds_alternative<bool>(v)) throw mismatch("a bool");
+    out = std::get<bool>(v);
+  } else if constexpr (std::is_integral_v<V> || std::is_enum_v<V>) {
+    if (!std::holds_alternative<std::int64_t>(v)) throw mismatch("an integer");
+    out = static_cast<V>(std::get<std::int64_t>(v));
+  } else if constexpr (std::is_floating_point_v<V>) {
+    // Python writes 2.0 as a float but a user may have stored 2: both read as a number.
+    if (const auto* i = std::get_if<std::int64_t>(&v)) out = static_cast<V>(*i);
+    else if (const auto* d = std::get_if<double>(&v)) out = static_cast<V>(*d);
+    else throw mismatch("a floating-point number");
+  } else if constexpr (std::is_same_v<V, std::string> || std::is_same_v<V, std::filesystem::path>) {
+    if (!std::holds_alternative<std::string>(v)) throw mismatch("a string");
+    out = V(std::get<std::string>(v));
+  } else if constexpr (is_optional<V>::value) {
+    if (std::holds_alternative<std::monostate>(v)) {
+      out.reset();
+    } else {
+      typename V::value_type inner{};
+      read_hparam_value(v, key, inner);
+      out = std::move(inner);
+    }
+  } else {
+    static_assert(unsupported_hparam_type<V>::value,
+                  "volt: load_from_checkpoint / read_hparams: this hyperparameter field's type cannot be read back "
+                  "from a checkpoint. Use bool, an integer, a floating-point number, an enum, std::string, "
+                  "std::filesystem::path, std::optional of those, or a nested BOOST_HANA_DEFINE_STRUCT struct.");
+  }
+}
+
+template <class T>
+void read_hparam(const HParamDict& in, const std::string& key, T& out) {
+  if constexpr (HanaStruct<T>) {
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
+      const std::string field = boost::hana::to<const char*>(boost::hana::first(accessor));
+      read_hparam(in, key.empty() ? field : key + "/" + field, boost::hana::second(accessor)(out));
+    });
+  } else {
+    const HParamValue* v = in.find(key);
+    if (v == nullptr) throw std::invalid_argument(fmt::format("hyperparameter \"{}\" is missing", key));
+    read_hparam_value(*v, key, out);
+  }
+}
+
+}  // namespace detail
+
+// HParamDict -> HParams: a Hana struct field by field, or a map with every entry.
+template <class HParams>
+HParams from_hparams(const HParamDict& dict) {
+  if constexpr (std::is_same_v<HParams, HParamDict>) {
+    return dict;
+  } else if constexpr (HanaStruct<HParams>) {
+    HParams out{};
+    detail::read_hparam(dict, std::string{}, out);
+    return out;
+  } else if constexpr (HParamMap<HParams>) {
+    HParams out;
+    for (const auto& [k, v] : dict) {
+      typename HParams::mapped_type value{};
+      detail::read_hparam_value(v, k, value);
+      out.emplace(k, std::move(value));
+    }
+    return out;
+  } else {
+    static_assert(detail::unsupported_hparam_type<HParams>::value,
+                  "volt: read_hparams reads into a std::map<std::string, V> or a struct reflected with "
+                  "BOOST_HANA_DEFINE_STRUCT.");
+    return {};
+  }
+}
+
+// JSON form, as checkpoints store it: [[name, value], ...] in the dict's order (a JSON object
+// would lose it), with None as null.
+inline nlohmann::json hparams_to_json(const HParamDict& dict) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [k, v] : dict)
+    out.push_back({k, std::visit(
+                          [](const auto& x) -> nlohmann::json {
+                            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(x)>, std::monostate>) return nullptr;
+                            else return x;
+                          },
+                          v)});
+  return out;
+}
+
+// Throws std::invalid_argument when `j` is not what hparams_to_json writes.
+inline HParamDict hparams_from_json(const nlohmann::json& j) {
+  if (!j.is_array()) throw std::invalid_argument("hyperparameters are not a JSON array of [name, value] pairs");
+  HParamDict out;
+  for (const auto& item : j) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string())
+      throw std::invalid_argument(fmt::format("hyperparameter entry {} is not a [name, value] pair", item.dump()));
+    const auto& v = item[1];
+    HParamValue value;
+    if (v.is_null()) value = std::monostate{};
+    else if (v.is_boolean()) value = v.get<bool>();
+    else if (v.is_number_integer()) value = v.get<std::int64_t>();
+    else if (v.is_number_float()) value = v.get<double>();
+    else if (v.is_string()) value = v.get<std::string>();
+    else throw std::invalid_argument(fmt::format("hyperparameter \"{}\" holds {}, not a scalar", item[0].get<std::string>(), v.dump()));
+    out.set(item[0].get<std::string>(), std::move(value));
+  }
+  return out;
 }
 
 }  // namespace volt::loggers
