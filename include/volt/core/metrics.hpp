@@ -51,7 +51,10 @@ class MetricStore {
     const bool on_step = opts.on_step.value_or(step_family);
     const bool on_epoch = opts.on_epoch.value_or(!step_family);
     const std::string key{name};
-    auto v = value.detach().reshape({});
+    // detach() and reshape({}) each allocate a TensorImpl; a logged loss is usually 0-d already,
+    // and a value outside autograd has no graph to cut (both still share storage with `value`).
+    auto v = value.requires_grad() ? value.detach() : value;
+    if (v.dim() != 0) v = v.reshape({});
     if (on_step) {
       const std::string step_key = on_epoch ? key + "_step" : key;
       callback_[step_key] = v;

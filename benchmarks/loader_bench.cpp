@@ -1,0 +1,114 @@
+// volt::data::TensorLoader against torch::data's stateless DataLoader (a Dataset whose get(i)
+// returns one example, mapped through Stack<>, no worker threads) over the same in-memory
+// tensors: batches per second for a whole epoch, sequential and shuffled, median of several
+// repetitions taken alternately (the machine is shared and noisy).
+//
+// The two do different amounts of work by design: torch::data builds each batch from
+// batch_size single-example views and stacks them (batch_size copies); TensorLoader's batch
+// is a view of a (once per epoch permuted) tensor. What a step then does with the batch is
+// the same, so this is what the loader adds per step.
+//
+// Output: `bench loader/<name> batches_per_s=<median> ratio=<volt / torch::data>`.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <volt/data/tensor_loader.hpp>
+
+namespace {
+
+// TensorDataset-like: libtorch's own TensorDataset holds only one tensor (no targets).
+struct PairDataset : torch::data::datasets::Dataset<PairDataset> {
+  torch::Tensor x, y;
+  PairDataset(torch::Tensor x_, torch::Tensor y_) : x(std::move(x_)), y(std::move(y_)) {}
+  torch::data::Example<> get(std::size_t i) override {
+    const auto index = static_cast<std::int64_t>(i);
+    return {x[index], y[index]};
+  }
+  torch::optional<std::size_t> size() const override { return static_cast<std::size_t>(x.size(0)); }
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Batches per second over `epochs` epochs; the checksum keeps every batch observable.
+template <class MakeEpoch>
+double batches_per_s(std::int64_t epochs, MakeEpoch&& run_epoch) {
+  std::int64_t batches = 0, rows = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::int64_t e = 0; e < epochs; ++e) run_epoch(e, batches, rows);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (rows == 0) std::cerr << "no rows\n";
+  return static_cast<double>(batches) / s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  torch::set_num_threads(1);
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const std::int64_t n = quick ? 2048 : 10000, batch = 64, epochs = 2;
+  const int reps = quick ? 1 : 7;
+  torch::manual_seed(1);
+  const auto x = torch::randn({n, 1, 28, 28});
+  const auto y = torch::randint(10, {n}, torch::kLong);
+
+  for (const bool shuffle : {false, true}) {
+    std::vector<double> volt_bps, torch_bps, ratios;
+    for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up
+      auto volt_side = [&] {
+        volt::data::TensorLoader loader(x, y, {.batch_size = batch, .shuffle = shuffle, .seed = 3});
+        return batches_per_s(epochs, [&](std::int64_t e, std::int64_t& b, std::int64_t& r) {
+          loader.set_epoch(e);
+          for (const auto& ex : loader) {
+            ++b;
+            r += ex.data.size(0);
+          }
+        });
+      };
+      auto torch_side = [&] {
+        auto dataset = PairDataset(x, y).map(torch::data::transforms::Stack<>());
+        auto options = torch::data::DataLoaderOptions(batch).workers(0);
+        auto run = [&](auto loader) {
+          return batches_per_s(epochs, [&](std::int64_t, std::int64_t& b, std::int64_t& r) {
+            for (auto& ex : *loader) {
+              ++b;
+              r += ex.data.size(0);
+            }
+          });
+        };
+        if (shuffle)
+          return run(torch::data::make_data_loader<torch::data::samplers::RandomSampler>(std::move(dataset), options));
+        return run(torch::data::make_data_loader<torch::data::samplers::SequentialSampler>(std::move(dataset), options));
+      };
+      double v = 0, t = 0;
+      if (rep % 2 == 0) {
+        v = volt_side();
+        t = torch_side();
+      } else {
+        t = torch_side();
+        v = volt_side();
+      }
+      if (rep < 0) continue;
+      volt_bps.push_back(v);
+      torch_bps.push_back(t);
+      ratios.push_back(v / t);
+    }
+    const char* order = shuffle ? "shuffled" : "sequential";
+    std::cout << fmt::format("bench loader/torch_data_{} batches_per_s={:.0f} ratio=1.000", order, median(torch_bps))
+              << std::endl;
+    std::cout << fmt::format("bench loader/tensor_loader_{} batches_per_s={:.0f} ratio={:.1f}", order,
+                             median(volt_bps), median(ratios))
+              << std::endl;
+  }
+  return 0;
+}
