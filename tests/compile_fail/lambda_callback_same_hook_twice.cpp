@@ -2,15 +2,8 @@
 //
 // Two callables for on_train_epoch_end in one LambdaCallback: only one would run.
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <string>
-#include <tuple>
-#include <utility>
-#include <vector>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
@@ -23,26 +16,10 @@ inline auto make_callback() {
 #endif
 }
 
-struct Model : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Model() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context&) {
-    return torch::mse_loss(fc(batch.data), batch.target);
-  }
+struct Model : volt_cf::LinearModel {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
-};
-
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
 };
 
 }  // namespace
 
-int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data, volt::SingleDevice, volt::precision::FP32, decltype(make_callback())> trainer{
-      {.max_epochs = 1}, volt::SingleDevice{}, volt::precision::FP32{}, make_callback()};
-  trainer.fit(model, data);
-}
+int main() { volt_cf::fit_one_epoch<Model>(make_callback()); }

@@ -160,8 +160,12 @@ auto* scheduler_config(C& slot) noexcept {
   else return &slot;
 }
 
+// Its own `value` (not std::false_type's), so g++'s note under the static_assert names the
+// returned type: `unsupported_configure_optimizers_result<int>::value evaluates to false`.
 template <class T>
-struct unsupported_configure_optimizers_result : std::false_type {};
+struct unsupported_configure_optimizers_result {
+  static constexpr bool value = false;
+};
 
 namespace impl {
 
