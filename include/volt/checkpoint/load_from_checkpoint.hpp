@@ -32,14 +32,10 @@ template <class M> struct cannot_construct_for_checkpoint : std::false_type {};
 
 template <class M>
 using module_hparams_t = std::remove_cvref_t<decltype(std::declval<M&>().hp)>;
-}  // namespace detail
 
-// The hyper-parameters stored in the checkpoint at `path`, as `HParams` (a Hana struct or a
-// map). Throws CheckpointError naming the file and the first field that is missing or of
-// another kind.
+// From an opened (and so already checked) checkpoint: load_from_checkpoint reads the file once.
 template <class HParams>
-HParams read_hparams(const std::filesystem::path& path) {
-  const checkpoint::CheckpointReader reader = checkpoint::CheckpointReader::open(path);
+HParams read_hparams(const checkpoint::CheckpointReader& reader, const std::filesystem::path& path) {
   if (!reader.has("hparams"))
     throw checkpoint::CheckpointError(
         path, fmt::format("volt: checkpoint \"{}\" holds no hyperparameters: the module that saved it had no member "
@@ -55,11 +51,21 @@ HParams read_hparams(const std::filesystem::path& path) {
                           path.string(), e.what()));
   }
 }
+}  // namespace detail
+
+// The hyper-parameters stored in the checkpoint at `path`, as `HParams` (a Hana struct or a
+// map). Throws CheckpointError naming the file and the first field that is missing or of
+// another kind.
+template <class HParams>
+HParams read_hparams(const std::filesystem::path& path) {
+  return detail::read_hparams<HParams>(checkpoint::CheckpointReader::open(path), path);
+}
 
 template <class Module, class... Args>
 std::shared_ptr<Module> load_from_checkpoint(const std::filesystem::path& path, Args&&... args) {
   static_assert(std::is_base_of_v<torch::nn::Module, Module>,
                 "volt: load_from_checkpoint<Module>: Module must derive from torch::nn::Module.");
+  const checkpoint::CheckpointReader reader = checkpoint::CheckpointReader::open(path);
   std::shared_ptr<Module> module;
   if constexpr (sizeof...(Args) > 0) {
     static_assert(std::is_constructible_v<Module, Args&&...>,
@@ -68,7 +74,7 @@ std::shared_ptr<Module> load_from_checkpoint(const std::filesystem::path& path, 
     module = std::make_shared<Module>(std::forward<Args>(args)...);
   } else if constexpr (requires { std::declval<Module&>().hp; } &&
                        std::is_constructible_v<Module, detail::module_hparams_t<Module>>) {
-    module = std::make_shared<Module>(read_hparams<detail::module_hparams_t<Module>>(path));
+    module = std::make_shared<Module>(detail::read_hparams<detail::module_hparams_t<Module>>(reader, path));
   } else if constexpr (std::is_default_constructible_v<Module>) {
     module = std::make_shared<Module>();
   } else {
@@ -77,7 +83,6 @@ std::shared_ptr<Module> load_from_checkpoint(const std::filesystem::path& path, 
                   "(a BOOST_HANA_DEFINE_STRUCT struct, saved in every checkpoint) and a constructor taking it, or "
                   "pass the constructor arguments: load_from_checkpoint<Module>(path, args...).");
   }
-  const checkpoint::CheckpointReader reader = checkpoint::CheckpointReader::open(path);
   checkpoint::load_state_dict(*module, reader.tensors("state_dict"), path);
   return module;
 }

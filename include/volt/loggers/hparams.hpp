@@ -31,6 +31,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <volt/detail/meta.hpp>
+
 namespace volt::loggers {
 
 // std::monostate is Python's None.
@@ -83,8 +85,8 @@ concept HParamMap = requires(const T& m) {
 
 namespace detail {
 
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+inline constexpr bool is_optional_v = ::volt::detail::is_specialization_of_v<T, std::optional>;
 
 template <class T> struct unsupported_hparam_type : std::false_type {};
 
@@ -108,7 +110,7 @@ void add_hparam(HParamDict& out, const std::string& key, const T& value) {
     out.set(key, value.string());
   } else if constexpr (std::is_convertible_v<const V&, std::string_view>) {
     out.set(key, std::string(std::string_view(value)));
-  } else if constexpr (is_optional<V>::value) {
+  } else if constexpr (is_optional_v<V>) {
     if (value)
       add_hparam(out, key, *value);
     else
@@ -188,7 +190,7 @@ void read_hparam_value(const HParamValue& v, const std::string& key, V& out) {
   } else if constexpr (std::is_same_v<V, std::string> || std::is_same_v<V, std::filesystem::path>) {
     if (!std::holds_alternative<std::string>(v)) throw mismatch("a string");
     out = V(std::get<std::string>(v));
-  } else if constexpr (is_optional<V>::value) {
+  } else if constexpr (is_optional_v<V>) {
     if (std::holds_alternative<std::monostate>(v)) {
       out.reset();
     } else {
