@@ -1,7 +1,7 @@
 #pragma once
 // What most compile-fail cases share: a linear regressor with a training_step, 8 samples in
 // batches of 4, and a one-epoch fit. A case derives its Model from LinearModel, adds the member
-// its mistake is about, and calls fit_one_epoch<Model>(callbacks...) from main.
+// its mistake is about, and calls fit_one_epoch<Model>(callbacks...) (or fit_then) from main.
 #include <cstdint>
 #include <utility>
 
@@ -22,6 +22,23 @@ struct Data {
   torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
   volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
 };
+
+// Data with a loader for every entry point, for the cases about validate / test / predict.
+struct EvalData : Data {
+  volt::data::TensorLoader val_dataloader() const { return {x, y, {.batch_size = 4}}; }
+  volt::data::TensorLoader test_dataloader() const { return {x, y, {.batch_size = 4}}; }
+  volt::data::TensorLoader predict_dataloader() const { return {x, y, {.batch_size = 4}}; }
+};
+
+// One epoch of fit, then `then(trainer, model, data)`: the entry point a case is about.
+template <class Model, class Then>
+void fit_then(Then then) {
+  Model model;
+  EvalData data;
+  volt::Trainer<Model, EvalData> trainer{{.max_epochs = 1}};
+  trainer.fit(model, data);
+  then(trainer, model, data);
+}
 
 // The callbacks' types join the Trainer's type, as a user's would.
 template <class Model, class... Callbacks>

@@ -5,8 +5,7 @@
 #include <cstdint>
 #include <tuple>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
@@ -15,12 +14,7 @@ struct Counter {
   void on_train_epoch_end() { ++epochs; }
 };
 
-struct Model : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Model() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context&) {
-    return torch::mse_loss(fc(batch.data), batch.target);
-  }
+struct Model : volt_cf::LinearModel {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
 #ifdef VOLT_COMPILE_FAIL
   int configure_callbacks() { return 1; }  // the mistake: a number, not a callback
@@ -29,16 +23,6 @@ struct Model : torch::nn::Module {
 #endif
 };
 
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
-};
-
 }  // namespace
 
-int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
-  trainer.fit(model, data);
-}
+int main() { volt_cf::fit_one_epoch<Model>(); }

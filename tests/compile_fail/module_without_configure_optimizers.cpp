@@ -3,17 +3,11 @@
 // A Module without configure_optimizers: volt has nothing to step.
 #include <cstdint>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
-struct Model : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Model() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context&) {
-    return torch::mse_loss(fc(batch.data), batch.target);
-  }
+struct Model : volt_cf::LinearModel {
 #ifdef VOLT_COMPILE_FAIL
   // the mistake: no configure_optimizers
 #else
@@ -21,16 +15,6 @@ struct Model : torch::nn::Module {
 #endif
 };
 
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
-};
-
 }  // namespace
 
-int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
-  trainer.fit(model, data);
-}
+int main() { volt_cf::fit_one_epoch<Model>(); }

@@ -3,17 +3,11 @@
 // trainer.validate() on a Module without validation_step (the DataModule has val_dataloader).
 #include <cstdint>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
-struct Model : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  Model() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
-  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context&) {
-    return torch::mse_loss(fc(batch.data), batch.target);
-  }
+struct Model : volt_cf::LinearModel {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
 #ifdef VOLT_COMPILE_FAIL
   // the mistake: the Module has no validation_step
@@ -24,18 +18,10 @@ struct Model : torch::nn::Module {
 #endif
 };
 
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
-  volt::data::TensorLoader val_dataloader() const { return {x, y, {.batch_size = 4}}; }
-};
-
 }  // namespace
 
 int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
-  trainer.fit(model, data);
-  trainer.validate(model, data);
+  volt_cf::fit_then<Model>([](auto& trainer, auto& model, auto& data) {
+    trainer.validate(model, data);
+  });
 }
