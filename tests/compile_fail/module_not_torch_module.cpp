@@ -4,8 +4,7 @@
 // from the base class. The mistake is the missing base; everything else is the same in the twin.
 #include <cstdint>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
@@ -21,16 +20,6 @@ struct Model : torch::nn::Module {
   auto configure_optimizers() { return torch::optim::SGD(fc->parameters(), torch::optim::SGDOptions(0.1)); }
 };
 
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
-};
-
 }  // namespace
 
-int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
-  trainer.fit(model, data);
-}
+int main() { volt_cf::fit_one_epoch<Model>(); }

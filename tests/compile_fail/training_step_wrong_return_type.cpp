@@ -4,8 +4,7 @@
 // to call backward() on. The note names the Module and the type that was returned.
 #include <cstdint>
 
-#include <volt/data/tensor_loader.hpp>
-#include <volt/volt.hpp>
+#include "case_support.hpp"
 
 namespace {
 
@@ -25,16 +24,6 @@ struct Model : torch::nn::Module {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
 };
 
-struct Data {
-  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
-};
-
 }  // namespace
 
-int main() {
-  Model model;
-  Data data;
-  volt::Trainer<Model, Data> trainer{{.max_epochs = 1}};
-  trainer.fit(model, data);
-}
+int main() { volt_cf::fit_one_epoch<Model>(); }
