@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
+#include <regex>
 #include <string>
+#include <vector>
 
 using volt::loggers::HParamDict;
 using volt::loggers::HParamValue;
@@ -74,4 +77,61 @@ TEST_CASE("hparams_yaml writes what yaml.dump writes", "[loggers]") {
   keys.set("a\nb", std::int64_t{4});
   CHECK(hparams_yaml(keys) == "? ''\n: 1\n? 'a\n\n  b'\n: 4\n'true': 3\n? " + std::string(123, 'x') + "\n: 2\n");
   CHECK(hparams_yaml(HParamDict{}) == "{}\n");
+}
+
+// resolves_to_non_string is a hand-written scan of PyYAML's implicit resolvers (std::regex cost
+// every TU that included the header). Here it is compared with those regular expressions, as
+// the header used them before, on every short string over the characters they care about and on
+// random strings built from the tokens the patterns are made of.
+TEST_CASE("resolves_to_non_string agrees with PyYAML's resolver patterns", "[loggers]") {
+  const std::regex pyyaml(
+      "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+      "|[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+      "|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)"
+      "|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+      "|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
+      "|<<|~|null|Null|NULL|="
+      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \\t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9]"
+      "(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?");
+  const auto regex_says = [&](const std::string& s) { return s.empty() || std::regex_match(s, pyyaml); };
+  std::size_t checked = 0, non_strings = 0;
+  const auto agree = [&](const std::string& s) {
+    const bool expected = regex_says(s);
+    if (volt::loggers::detail::yaml::resolves_to_non_string(s) != expected) {
+      FAIL_CHECK("\"" << s << "\": the regex says " << expected);
+    }
+    ++checked;
+    non_strings += expected ? 1 : 0;
+  };
+  // Every string of up to 4 characters over these 14.
+  const std::string alphabet = "0169_.:-+eExbZ";
+  std::vector<std::string> frontier{""};
+  for (int length = 0; length < 4; ++length) {
+    std::vector<std::string> next;
+    for (const auto& s : frontier)
+      for (char c : alphabet) next.push_back(s + c);
+    for (const auto& s : next) agree(s);
+    frontier = std::move(next);
+  }
+  // Random strings of 1..8 tokens.
+  const std::vector<std::string> tokens = {
+      "0",  "1",  "5",   "6",   "9",   "00",  "12",  "59",  "60",  "2024", "_",    ".",    ":",   "-",   "+",
+      "e",  "E",  "e+",  "e-3", "0x",  "0b",  "0o",  "ff",  "G",   "inf",  ".inf", ".nan", "NaN", ".Inf", "T",
+      "t",  " ",  "\t", "Z",   "yes", "No",  "ON",  "off", "~",   "<<",   "=",    "null", "x",   "1_0",
+      "2001-12-14", "21:59:43", ".10"};
+  std::mt19937 rng(20261122);
+  std::uniform_int_distribution<std::size_t> count(1, 8), pick(0, tokens.size() - 1);
+  for (int i = 0; i < 40000; ++i) {
+    std::string s;
+    for (std::size_t n = count(rng); n > 0; --n) s += tokens[pick(rng)];
+    agree(s);
+  }
+  // Known spellings of each kind.
+  for (const char* s : {"1e3", "1.0e+3", "-.5", ".5", "190:20:30.15", "+685_230", "0o14", "014", "0b1010_0111",
+                        "0xC", "190:20:30", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+                        "2001-12-15 2:59:43.10", "2002-12-14", "1:60", "1:99", "12:3.", "Yes", "yEs", "nul", ".NaN"})
+    agree(s);
+  CHECK(checked > 50000);
+  CHECK(non_strings > 1000);  // the corpus reaches the non-string side often
 }

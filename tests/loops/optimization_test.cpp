@@ -205,12 +205,20 @@ TEST_CASE("a two-optimizer GAN trains the 1.x way (optimizer_idx) and the manual
   }
   SECTION("several optimizers without optimizer_idx or manual optimization is an error naming both fixes") {
     struct TwoOpt : GanParts {
-      torch::Tensor training_step(const volt::data::Example& b) { return g_loss(b.data); }
+      int steps = 0, fit_starts = 0;
+      void on_fit_start() { ++fit_starts; }
+      torch::Tensor training_step(const volt::data::Example& b) {
+        ++steps;
+        return g_loss(b.data);
+      }
     };
     TwoOpt m;
     auto t = make_trainer<TwoOpt>({.max_epochs = 1});
     REQUIRE_THROWS_WITH(t.fit(m, data), Catch::Contains("2 optimizers") && Catch::Contains("automatic_optimization = false") &&
                                             Catch::Contains("optimizer_idx"));
+    // Checked once, when fit starts: before on_fit_start and any training_step.
+    CHECK(m.fit_starts == 0);
+    CHECK(m.steps == 0);
   }
 }
 

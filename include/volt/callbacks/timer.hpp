@@ -9,13 +9,13 @@
 // Times are std::chrono::steady_clock (Lightning's time.monotonic); elapsed times are seconds
 // as std::chrono::duration<double>. The stages are volt::Stage, with Stage::fit standing for
 // Lightning's RunningStage.TRAINING (the default of every query, as there).
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iostream>
 #include <optional>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -51,15 +51,26 @@ class Timer {
       throw std::invalid_argument("volt: Timer: duration must not be negative.");
   }
 
-  // Lightning's "DD:HH:MM:SS" duration strings.
+  // Lightning's "DD:HH:MM:SS" duration strings (days of any length, then two digits each;
+  // blanks around are allowed, as Lightning's strip()).
   static seconds parse_duration(std::string_view text) {
-    static const std::regex pattern(R"(\s*(\d+):(\d\d):(\d\d):(\d\d)\s*)");
-    std::match_results<std::string_view::const_iterator> m;
-    if (!std::regex_match(text.begin(), text.end(), m, pattern))
+    constexpr std::string_view blanks = " \t\n\v\f\r";
+    const auto first = text.find_first_not_of(blanks);
+    const std::string_view t = first == std::string_view::npos ? std::string_view{}
+                                                                : text.substr(first, text.find_last_not_of(blanks) - first + 1);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    const auto day_digits = t.find(':');
+    const bool well_formed = day_digits != std::string_view::npos && day_digits > 0 && t.size() == day_digits + 9 &&
+                             std::all_of(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(day_digits), digit) &&
+                             t[day_digits + 3] == ':' && t[day_digits + 6] == ':' && digit(t[day_digits + 1]) &&
+                             digit(t[day_digits + 2]) && digit(t[day_digits + 4]) && digit(t[day_digits + 5]) &&
+                             digit(t[day_digits + 7]) && digit(t[day_digits + 8]);
+    if (!well_formed)
       throw std::invalid_argument(fmt::format(
           "volt: Timer: \"{}\" cannot be converted into a duration; expected the DD:HH:MM:SS format.", text));
-    auto field = [&](int i) { return std::stod(m[i].str()); };
-    return seconds(((field(1) * 24 + field(2)) * 60 + field(3)) * 60 + field(4));
+    auto field = [&](std::size_t at, std::size_t n) { return std::stod(std::string(t.substr(at, n))); };
+    return seconds(((field(0, day_digits) * 24 + field(day_digits + 1, 2)) * 60 + field(day_digits + 4, 2)) * 60 +
+                   field(day_digits + 7, 2));
   }
 
   // ---- queries (Lightning's start_time / end_time / time_elapsed / time_remaining) ----

@@ -168,7 +168,8 @@ class CheckpointWriter {
 
   // The whole file, streamed (payloads are not concatenated in memory).
   void write_to(std::ostream& out) const {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    // (nlohmann::json, not ordered_json: one json type instantiated per TU; readers look fields up.)
+    nlohmann::json list = nlohmann::json::array();
     std::uint64_t offset = 0;
     for (const auto& s : sections_) {
       list.push_back({{"name", s.name},
@@ -178,7 +179,7 @@ class CheckpointWriter {
                       {"crc32", detail::crc32_update(0, s.payload)}});
       offset += s.payload.size();
     }
-    const nlohmann::ordered_json header_json = {
+    const nlohmann::json header_json = {
         {"format", "volt-checkpoint"}, {"volt_version", volt::version}, {"sections", std::move(list)}};
     const std::string header = header_json.dump();
     std::string preamble(checkpoint_magic);

@@ -135,7 +135,7 @@ inline std::string shape_text(const std::vector<std::int64_t>& shape) {
 // `buffer_offset` (where the buffer starts in the file) only makes messages show file offsets.
 inline SafetensorsIndex parse_safetensors_header(std::string_view header, std::uint64_t buffer_size,
                                                  std::uint64_t buffer_offset, const Subject& subject) {
-  using json = nlohmann::ordered_json;
+  using json = nlohmann::json;
   const auto invalid = [&](std::string_view problem) {
     return subject.error(fmt::format("is not a valid safetensors file: {}", problem));
   };
@@ -271,9 +271,25 @@ inline const SafetensorsDtype& check_writable(const std::string& name, const tor
 // Writes a safetensors image of `tensors` in the given order (the spec allows any order).
 inline void write_safetensors_image(std::ostream& out, const NamedTensors& tensors,
                                     const std::map<std::string, std::string>& metadata, std::string_view where) {
-  using json = nlohmann::ordered_json;
-  json header = json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  // The header is written as text, in the tensors' order and with the keys in the order the
+  // reference implementation writes them ("__metadata__" first; dtype, shape, data_offsets), so
+  // files are byte for byte what safetensors writes. nlohmann::json spells (and checks) the
+  // strings only.
+  std::string text = "{";
+  const auto quoted = [&](const std::string& s) {
+    try {
+      return nlohmann::json(s).dump();
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(fmt::format(
+          "volt: cannot write {}: a tensor name or metadata text is not valid UTF-8 ({})", where, e.what()));
+    }
+  };
+  if (!metadata.empty()) {
+    text += "\"__metadata__\":{";
+    for (const auto& [key, value] : metadata) text += quoted(key) + ':' + quoted(value) + ',';
+    text.back() = '}';
+    text += ',';
+  }
   std::set<std::string_view> seen;
   std::uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
@@ -286,17 +302,12 @@ inline void write_safetensors_image(std::ostream& out, const NamedTensors& tenso
       throw std::invalid_argument(fmt::format("volt: cannot write {}: two tensors are named \"{}\"", where, name));
     const SafetensorsDtype& dtype = check_writable(name, t, where);
     const auto nbytes = static_cast<std::uint64_t>(t.numel()) * dtype.size;
-    header[name] = {
-        {"dtype", std::string(dtype.name)}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+    text += fmt::format(R"({}:{{"dtype":"{}","shape":[{}],"data_offsets":[{},{}]}},)", quoted(name), dtype.name,
+                        fmt::join(t.sizes(), ","), offset, offset + nbytes);
     offset += nbytes;
   }
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const json::exception& e) {
-    throw std::invalid_argument(
-        fmt::format("volt: cannot write {}: a tensor name or metadata text is not valid UTF-8 ({})", where, e.what()));
-  }
+  if (text.size() > 1) text.pop_back();  // the last ','
+  text += '}';
   text.append((8 - text.size() % 8) % 8, ' ');
   std::string size;
   append_le(size, static_cast<std::uint64_t>(text.size()));

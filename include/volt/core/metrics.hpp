@@ -2,6 +2,7 @@
 // What ctx.log() records. Values stay tensors until someone reads them, so logging every step
 // costs no device sync; epoch aggregates are a running weighted sum, also kept as tensors.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -50,19 +51,24 @@ class MetricStore {
     const bool step_family = family == HookFamily::train_step;
     const bool on_step = opts.on_step.value_or(step_family);
     const bool on_epoch = opts.on_epoch.value_or(!step_family);
-    const std::string key{name};
     // detach() and reshape({}) each allocate a TensorImpl; a logged loss is usually 0-d already,
     // and a value outside autograd has no graph to cut (both still share storage with `value`).
     auto v = value.requires_grad() ? value.detach() : value;
     if (v.dim() != 0) v = v.reshape({});
+    // Keys are looked up as string_views (transparent maps), so a name logged before costs no
+    // std::string; "name_step" is spelled in a buffer kept across calls.
     if (on_step) {
-      const std::string step_key = on_epoch ? key + "_step" : key;
-      callback_[step_key] = v;
-      if (opts.logger) pending_step_[step_key] = v;
-      if (opts.prog_bar) progress_[step_key] = v;
+      std::string_view step_key = name;
+      if (on_epoch) {
+        step_key_.assign(name).append("_step");
+        step_key = step_key_;
+      }
+      slot(callback_, step_key) = v;
+      if (opts.logger) slot(pending_step_, step_key) = v;
+      if (opts.prog_bar) slot(progress_, step_key) = v;
     }
     if (on_epoch) {
-      auto& acc = epoch_[key];
+      auto& acc = slot(epoch_, name);
       const auto w = opts.batch_size.value_or(inferred_batch_size);
       acc.add(v, opts.reduce_fx, w);
       acc.family = family;
@@ -158,6 +164,8 @@ class MetricStore {
   }
 
  private:
+  using TensorMap = std::map<std::string, torch::Tensor, std::less<>>;
+
   struct Accumulator {
     torch::Tensor total;   // running weighted sum / min / max
     double weight = 0.0;
@@ -183,33 +191,41 @@ class MetricStore {
     torch::Tensor value() const { return reduce == Reduce::mean ? total / weight : total; }
   };
 
-  std::map<std::string, double> take(std::map<std::string, torch::Tensor>& pending) {
+  std::map<std::string, double> take(TensorMap& pending) {
     auto out = to_doubles(pending);
     pending.clear();
     for (const auto& [k, v] : out) logged_[k] = v;
     return out;
   }
 
-  static nlohmann::json tensors_to_json(const std::map<std::string, torch::Tensor>& m) {
+  static nlohmann::json tensors_to_json(const TensorMap& m) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [k, v] : m) j[k] = v.item<double>();
     return j;
   }
-  static std::map<std::string, torch::Tensor> tensors_from_json(const nlohmann::json& j) {
-    std::map<std::string, torch::Tensor> m;
+  static TensorMap tensors_from_json(const nlohmann::json& j) {
+    TensorMap m;
     for (const auto& [k, v] : j.items()) m.emplace(k, torch::tensor(v.get<double>(), torch::kFloat64));
     return m;
   }
 
-  static std::map<std::string, double> to_doubles(const std::map<std::string, torch::Tensor>& m) {
+  static std::map<std::string, double> to_doubles(const TensorMap& m) {
     std::map<std::string, double> out;
     for (const auto& [k, v] : m) out.emplace(k, v.item<double>());
     return out;
   }
 
-  std::map<std::string, torch::Tensor> callback_, progress_, pending_step_, pending_epoch_;
+  template <class Map>
+  static typename Map::mapped_type& slot(Map& map, std::string_view key) {
+    auto it = map.find(key);
+    if (it == map.end()) it = map.emplace(std::string(key), typename Map::mapped_type{}).first;
+    return it->second;
+  }
+
+  TensorMap callback_, progress_, pending_step_, pending_epoch_;
   std::map<std::string, double> logged_;
-  std::map<std::string, Accumulator> epoch_;
+  std::map<std::string, Accumulator, std::less<>> epoch_;
+  std::string step_key_;
 };
 
 }  // namespace volt

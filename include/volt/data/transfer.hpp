@@ -19,29 +19,19 @@
 #include <boost/hana/second.hpp>
 #include <torch/torch.h>
 
+#include <volt/detail/meta.hpp>
+
 namespace volt::data {
 
 namespace detail {
 template <class T>
-struct is_tuple_like : std::false_type {};
-template <class... T>
-struct is_tuple_like<std::tuple<T...>> : std::true_type {};
-template <class A, class B>
-struct is_tuple_like<std::pair<A, B>> : std::true_type {};
+using is_tuple_like = std::bool_constant<volt::detail::is_specialization_of_v<T, std::tuple> || volt::detail::is_specialization_of_v<T, std::pair>>;
 template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
+using is_vector = std::bool_constant<volt::detail::is_specialization_of_v<T, std::vector>>;
 template <class T>
-struct is_optional : std::false_type {};
+using is_optional = std::bool_constant<volt::detail::is_specialization_of_v<T, std::optional>>;
 template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_map : std::false_type {};
-template <class K, class V, class C, class A>
-struct is_map<std::map<K, V, C, A>> : std::true_type {};
-template <class K, class V, class H, class E, class A>
-struct is_map<std::unordered_map<K, V, H, E, A>> : std::true_type {};
+using is_map = std::bool_constant<volt::detail::is_specialization_of_v<T, std::map> || volt::detail::is_specialization_of_v<T, std::unordered_map>>;
 template <class T>
 struct is_std_array : std::false_type {};
 template <class T, std::size_t N>

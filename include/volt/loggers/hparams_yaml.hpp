@@ -10,7 +10,6 @@
 // quoted, multi-line, long and non-ASCII strings; floats; ints; bools; None).
 #include <algorithm>
 #include <cstdint>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -54,25 +53,155 @@ inline bool is_space_or_break(char32_t c) {
   return c == 0 || c == U' ' || c == U'\t' || c == U'\r' || is_break(c);
 }
 
+// PyYAML's YAML 1.1 implicit resolvers (resolver.py), hand-written: std::regex costs every TU
+// that includes this header about 80 KB of code and seconds of compile time. Each function
+// matches one resolver's pattern against the whole string; the patterns need no backtracking
+// (each optional or repeated part is followed by a character it cannot contain), so each is one
+// left-to-right scan. tests/loggers/hparams_yaml_test.cpp checks them against the original
+// regular expression on a generated corpus.
+namespace resolver {
+
+struct Scan {
+  std::string_view s;
+  std::size_t i = 0;
+
+  bool end() const noexcept { return i == s.size(); }
+  bool at(auto pred) const noexcept { return i < s.size() && pred(s[i]); }
+  bool eat(char c) noexcept { return i < s.size() && s[i] == c ? (++i, true) : false; }
+  bool eat_any(std::string_view set) noexcept {
+    return i < s.size() && set.find(s[i]) != std::string_view::npos ? (++i, true) : false;
+  }
+  bool eat_if(auto pred) noexcept { return at(pred) ? (++i, true) : false; }
+  std::size_t eat_all(auto pred) noexcept {
+    const std::size_t from = i;
+    while (at(pred)) ++i;
+    return i - from;
+  }
+  void sign() noexcept { eat_any("+-"); }
+};
+
+constexpr bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool digit_(char c) noexcept { return digit(c) || c == '_'; }
+
+// (?:[eE][-+][0-9]+)?$
+inline bool exponent_then_end(Scan& p) {
+  if (p.end()) return true;
+  return p.eat_any("eE") && p.eat_any("+-") && p.eat_all(digit) > 0 && p.end();
+}
+
+// (?::[0-5]?[0-9])+  (one or two digits after each colon; two only when the first is 0-5)
+inline bool sexagesimal_groups(Scan& p) {
+  std::size_t groups = 0;
+  while (p.eat(':')) {
+    if (!p.at(digit)) return false;
+    const char first = p.s[p.i++];
+    if (p.at(digit)) {
+      if (first > '5') return false;
+      ++p.i;
+    }
+    ++groups;
+  }
+  return groups > 0;
+}
+
+inline bool is_bool(std::string_view s) {
+  for (std::string_view w : {"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                             "on", "On", "ON", "off", "Off", "OFF"})
+    if (s == w) return true;
+  return false;
+}
+
+inline bool is_float(std::string_view s) {
+  {  // [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    Scan p{s};
+    p.sign();
+    if (p.eat_if(digit) && (p.eat_all(digit_), p.eat('.')) && (p.eat_all(digit_), exponent_then_end(p))) return true;
+  }
+  {  // \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    Scan p{s};
+    if (p.eat('.') && p.eat_if(digit) && (p.eat_all(digit_), exponent_then_end(p))) return true;
+  }
+  {  // [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    Scan p{s};
+    p.sign();
+    if (p.eat_if(digit) && (p.eat_all(digit_), sexagesimal_groups(p)) && p.eat('.') && (p.eat_all(digit_), p.end()))
+      return true;
+  }
+  {  // [-+]?\.(?:inf|Inf|INF)  |  \.(?:nan|NaN|NAN)
+    const std::string_view unsigned_part = !s.empty() && (s[0] == '+' || s[0] == '-') ? s.substr(1) : s;
+    if (unsigned_part == ".inf" || unsigned_part == ".Inf" || unsigned_part == ".INF") return true;
+    if (s == ".nan" || s == ".NaN" || s == ".NAN") return true;
+  }
+  return false;
+}
+
+inline bool is_int(std::string_view s) {
+  Scan after_sign{s};  // every int form starts with [-+]?
+  after_sign.sign();
+  {  // [-+]?0b[0-1_]+
+    Scan p = after_sign;
+    if (p.eat('0') && p.eat('b') && p.eat_all([](char c) { return c == '0' || c == '1' || c == '_'; }) > 0 && p.end())
+      return true;
+  }
+  {  // [-+]?0[0-7_]+
+    Scan p = after_sign;
+    if (p.eat('0') && p.eat_all([](char c) { return (c >= '0' && c <= '7') || c == '_'; }) > 0 && p.end())
+      return true;
+  }
+  {  // [-+]?(?:0|[1-9][0-9_]*)
+    Scan p = after_sign;
+    if (p.eat('0') ? p.end() : (p.eat_if([](char c) { return c >= '1' && c <= '9'; }) && (p.eat_all(digit_), p.end())))
+      return true;
+  }
+  {  // [-+]?0x[0-9a-fA-F_]+
+    Scan p = after_sign;
+    const auto hex_ = [](char c) { return digit_(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+    if (p.eat('0') && p.eat('x') && p.eat_all(hex_) > 0 && p.end()) return true;
+  }
+  {  // [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    Scan p = after_sign;
+    if (p.eat_if([](char c) { return c >= '1' && c <= '9'; }) && (p.eat_all(digit_), sexagesimal_groups(p)) && p.end())
+      return true;
+  }
+  return false;
+}
+
+// <<  ~  null|Null|NULL  =
+inline bool is_merge_null_or_value(std::string_view s) {
+  return s == "<<" || s == "~" || s == "null" || s == "Null" || s == "NULL" || s == "=";
+}
+
+inline bool is_timestamp(std::string_view s) {
+  const auto digits = [](Scan& p, std::size_t min, std::size_t max) {
+    std::size_t n = 0;
+    while (n < max && p.eat_if(digit)) ++n;
+    return n >= min;
+  };
+  {  // [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    Scan p{s};
+    if (digits(p, 4, 4) && p.eat('-') && digits(p, 2, 2) && p.eat('-') && digits(p, 2, 2) && p.end()) return true;
+  }
+  // [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?
+  //   (?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?
+  Scan p{s};
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  if (!(digits(p, 4, 4) && p.eat('-') && digits(p, 1, 2) && p.eat('-') && digits(p, 1, 2))) return false;
+  if (!p.eat_any("Tt") && p.eat_all(blank) == 0) return false;
+  if (!(digits(p, 1, 2) && p.eat(':') && digits(p, 2, 2) && p.eat(':') && digits(p, 2, 2))) return false;
+  if (p.eat('.')) p.eat_all(digit);
+  p.eat_all(blank);
+  if (p.end() || p.eat('Z')) return p.end();
+  if (!(p.eat_any("+-") && digits(p, 1, 2))) return false;
+  if (p.eat(':') && !digits(p, 2, 2)) return false;
+  return p.end();
+}
+
+}  // namespace resolver
+
 // Would PyYAML's resolver read this plain scalar as something other than a str?
 inline bool resolves_to_non_string(std::string_view s) {
-  static const std::regex patterns(
-      // bool
-      "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
-      // float
-      "|[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-      "|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)"
-      // int
-      "|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
-      "|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
-      // merge, null, value
-      "|<<|~|null|Null|NULL|="
-      // timestamp
-      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \\t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9]"
-      "(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
-      std::regex::ECMAScript | std::regex::optimize);
-  return s.empty() || std::regex_match(s.begin(), s.end(), patterns);
+  return s.empty() || resolver::is_bool(s) || resolver::is_float(s) || resolver::is_int(s) ||
+         resolver::is_merge_null_or_value(s) || resolver::is_timestamp(s);
 }
 
 struct Analysis {

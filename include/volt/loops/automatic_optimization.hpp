@@ -105,6 +105,20 @@ auto optimize(Run& run, Optimizer& optimizer, Output output, std::int64_t batch_
 template <class Module, class Batch>
 concept TakesOptimizerIdx = hooks::match_v<hooks::training_step_t, Module, const Batch&, std::int64_t, std::int64_t>.arity == 3;
 
+// Automatic optimization steps one optimizer (or, Lightning 1.x, each one with optimizer_idx).
+// Checked once when fit starts, before any hook runs a step (Lightning 2.x checks it there too).
+template <class Module, class Batch, class Optimization>
+void check_automatic_optimizer_count(const Optimization& optimization) {
+  if constexpr (!TakesOptimizerIdx<Module, Batch>) {
+    if (optimization.num_optimizers() != 1)
+      throw std::logic_error(fmt::format(
+          "volt: configure_optimizers returned {} optimizers, but automatic optimization steps one. Use manual "
+          "optimization (static constexpr bool automatic_optimization = false; and step them in training_step), "
+          "or the Lightning 1.x form training_step(batch, batch_idx, optimizer_idx).",
+          optimization.num_optimizers()));
+  }
+}
+
 // Returns what on_train_batch_end gets: the step output with its loss detached (1.x with
 // several optimizers: one output per optimizer, as Lightning 1.x passes a list).
 template <class Run, class Optimization, class Batch>
@@ -136,12 +150,6 @@ auto automatic_optimization_step(Run& run, Optimization& optimization, const Bat
     step_schedulers();
     return outputs;
   } else {
-    if (optimization.num_optimizers() != 1)
-      throw std::logic_error(fmt::format(
-          "volt: configure_optimizers returned {} optimizers, but automatic optimization steps one. Use manual "
-          "optimization (static constexpr bool automatic_optimization = false; and step them in training_step), "
-          "or the Lightning 1.x form training_step(batch, batch_idx, optimizer_idx).",
-          optimization.num_optimizers()));
     auto output = optimize(run, optimization.optimizer(), training_step(), batch_idx, is_last_batch, stepped);
     step_schedulers();
     return output;

@@ -197,6 +197,8 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   // Callbacks' on_exception (e.g. OnExceptionCheckpoint) runs here, while the optimizers the
   // checkpoint needs still exist.
   auto train = [&]() -> FitResult {
+    if constexpr (!ManualOptimization<Module>)
+      check_automatic_optimizer_count<Module, batch_type_t<TrainLoader>>(optimization);
     bool resumed = false;
     if (ckpt_path) {
       const auto point = checkpoint::load_trainer_checkpoint(run, optimization, *ckpt_path);

@@ -134,21 +134,13 @@ struct OptimizerEntry {
 };
 
 template <class T>
-struct is_tuple : std::false_type {};
-template <class... T>
-struct is_tuple<std::tuple<T...>> : std::true_type {};
+using is_tuple = std::bool_constant<volt::detail::is_specialization_of_v<T, std::tuple>>;
 template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
+using is_vector = std::bool_constant<volt::detail::is_specialization_of_v<T, std::vector>>;
 template <class T>
-struct is_pair : std::false_type {};
-template <class A, class B>
-struct is_pair<std::pair<A, B>> : std::true_type {};
+using is_pair = std::bool_constant<volt::detail::is_specialization_of_v<T, std::pair>>;
 template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+using is_optional = std::bool_constant<volt::detail::is_specialization_of_v<T, std::optional>>;
 
 template <class C>
 inline constexpr bool has_scheduler_v = !std::is_same_v<C, NoScheduler>;
