@@ -2,10 +2,12 @@
 #
 #   volt_add_compile_fail_test(<name> <source.cpp> [<regex>])
 #
-# builds <source.cpp> twice, as two EXCLUDE_FROM_ALL object libraries that reuse the shared
-# <torch/torch.h> PCH (cmake/VoltTorchPch.cmake):
-#   volt_cf_<name>_twin   without the define: it must compile;
-#   volt_cf_<name>_fail   with -DVOLT_COMPILE_FAIL: it must not.
+# builds <source.cpp> twice, as two object libraries that reuse the shared <torch/torch.h> PCH
+# (cmake/VoltTorchPch.cmake):
+#   volt_cf_<name>_twin   without the define: it must compile. Part of `all`, so the twins build
+#                         in parallel with everything else and their tests find them up to date;
+#   volt_cf_<name>_fail   with -DVOLT_COMPILE_FAIL: it must not (EXCLUDE_FROM_ALL). Only these
+#                         builds run inside ctest, one at a time.
 # and adds two ctest tests:
 #   compile_fail.<name>.twin  passes if the twin builds;
 #   compile_fail.<name>       builds the twin first (it must succeed: the failure must come from
@@ -44,8 +46,9 @@ function(volt_add_compile_fail_test name source)
 
   set(twin volt_cf_${name}_twin)
   set(fail volt_cf_${name}_fail)
+  add_library(${twin} OBJECT "${source}")
+  add_library(${fail} OBJECT EXCLUDE_FROM_ALL "${source}")
   foreach(target IN ITEMS ${twin} ${fail})
-    add_library(${target} OBJECT EXCLUDE_FROM_ALL "${source}")
     target_link_libraries(${target} PRIVATE volt::volt)
     volt_reuse_torch_pch(${target})
     # Plain diagnostics, whatever CMAKE_COLOR_DIAGNOSTICS says: the output is matched by a regex.

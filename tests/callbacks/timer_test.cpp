@@ -135,6 +135,12 @@ TEST_CASE("Timer::parse_duration reads Lightning's DD:HH:MM:SS", "[callbacks][ti
   CHECK(Timer::parse_duration(" 2:00:00:01 ") == Timer::seconds(2 * 86400 + 1));
   CHECK_THROWS_WITH(Timer::parse_duration("12:00"), Catch::Contains("DD:HH:MM:SS"));
   CHECK_THROWS_AS(Timer::parse_duration("00:1:00:00"), std::invalid_argument);
+  // Days may have any number of digits; blanks around the text (not inside) are ignored.
+  CHECK(Timer::parse_duration("123:00:00:00") == std::chrono::hours(123 * 24));
+  CHECK(Timer::parse_duration("\t00:00:00:05\n") == Timer::seconds(5));
+  for (const char* bad : {"", "   ", ":00:00:00", "0a:00:00:00", "00:00:00:000", "00:00:00:0x", "00:00-00:00",
+                          "00:00:00:00:00", "00 :00:00:00", "-1:00:00:00"})
+    CHECK_THROWS_WITH(Timer::parse_duration(bad), Catch::Contains("DD:HH:MM:SS"));
   Timer timer{{.duration = Timer::parse_duration("00:00:30:00")}};
   CHECK(timer.options().duration == std::chrono::minutes(30));
   CHECK_THROWS_AS(Timer({.duration = Timer::seconds(-1)}), std::invalid_argument);
