@@ -58,19 +58,18 @@ class Timer {
     const auto first = text.find_first_not_of(blanks);
     const std::string_view t = first == std::string_view::npos ? std::string_view{}
                                                                 : text.substr(first, text.find_last_not_of(blanks) - first + 1);
-    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    const auto day_digits = t.find(':');
-    const bool well_formed = day_digits != std::string_view::npos && day_digits > 0 && t.size() == day_digits + 9 &&
-                             std::all_of(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(day_digits), digit) &&
-                             t[day_digits + 3] == ':' && t[day_digits + 6] == ':' && digit(t[day_digits + 1]) &&
-                             digit(t[day_digits + 2]) && digit(t[day_digits + 4]) && digit(t[day_digits + 5]) &&
-                             digit(t[day_digits + 7]) && digit(t[day_digits + 8]);
+    // D+ then ":DD:DD:DD": the last nine characters have a fixed shape.
+    const auto digits = [](std::string_view s) {
+      return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    const std::size_t n = t.size();
+    const bool well_formed = n >= 10 && digits(t.substr(0, n - 9)) && t[n - 9] == ':' && digits(t.substr(n - 8, 2)) &&
+                             t[n - 6] == ':' && digits(t.substr(n - 5, 2)) && t[n - 3] == ':' && digits(t.substr(n - 2));
     if (!well_formed)
       throw std::invalid_argument(fmt::format(
           "volt: Timer: \"{}\" cannot be converted into a duration; expected the DD:HH:MM:SS format.", text));
-    auto field = [&](std::size_t at, std::size_t n) { return std::stod(std::string(t.substr(at, n))); };
-    return seconds(((field(0, day_digits) * 24 + field(day_digits + 1, 2)) * 60 + field(day_digits + 4, 2)) * 60 +
-                   field(day_digits + 7, 2));
+    auto field = [&](std::size_t at, std::size_t count) { return std::stod(std::string(t.substr(at, count))); };
+    return seconds(((field(0, n - 9) * 24 + field(n - 8, 2)) * 60 + field(n - 5, 2)) * 60 + field(n - 2, 2));
   }
 
   // ---- queries (Lightning's start_time / end_time / time_elapsed / time_remaining) ----

@@ -24,18 +24,11 @@
 namespace volt::data {
 
 namespace detail {
+using volt::detail::is_specialization_of_v;
 template <class T>
-using is_tuple_like = std::bool_constant<volt::detail::is_specialization_of_v<T, std::tuple> || volt::detail::is_specialization_of_v<T, std::pair>>;
-template <class T>
-using is_vector = std::bool_constant<volt::detail::is_specialization_of_v<T, std::vector>>;
-template <class T>
-using is_optional = std::bool_constant<volt::detail::is_specialization_of_v<T, std::optional>>;
-template <class T>
-using is_map = std::bool_constant<volt::detail::is_specialization_of_v<T, std::map> || volt::detail::is_specialization_of_v<T, std::unordered_map>>;
-template <class T>
-struct is_std_array : std::false_type {};
+inline constexpr bool is_std_array_v = false;
 template <class T, std::size_t N>
-struct is_std_array<std::array<T, N>> : std::true_type {};
+inline constexpr bool is_std_array_v<std::array<T, N>> = true;
 }  // namespace detail
 
 // Calls fn(tensor) on every tensor inside the batch, in a fixed order (depth first).
@@ -50,13 +43,13 @@ void for_each_tensor(Batch& batch, Fn&& fn) {
   } else if constexpr (requires { batch.data; }) {  // torch::data::Example; TensorExample has no target
     for_each_tensor(batch.data, fn);
     if constexpr (requires { batch.target; }) for_each_tensor(batch.target, fn);
-  } else if constexpr (detail::is_tuple_like<B>::value) {
+  } else if constexpr (detail::is_specialization_of_v<B, std::tuple> || detail::is_specialization_of_v<B, std::pair>) {
     std::apply([&](auto&... part) { (for_each_tensor(part, fn), ...); }, batch);
-  } else if constexpr (detail::is_vector<B>::value || detail::is_std_array<B>::value) {
+  } else if constexpr (detail::is_specialization_of_v<B, std::vector> || detail::is_std_array_v<B>) {
     for (auto& part : batch) for_each_tensor(part, fn);
-  } else if constexpr (detail::is_optional<B>::value) {
+  } else if constexpr (detail::is_specialization_of_v<B, std::optional>) {
     if (batch) for_each_tensor(*batch, fn);
-  } else if constexpr (detail::is_map<B>::value) {
+  } else if constexpr (detail::is_specialization_of_v<B, std::map> || detail::is_specialization_of_v<B, std::unordered_map>) {
     for (auto& [key, part] : batch) for_each_tensor(part, fn);
   }
   // any other type holds no tensors volt knows how to find; it is passed through untouched

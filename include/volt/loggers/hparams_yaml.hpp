@@ -82,6 +82,7 @@ struct Scan {
 
 constexpr bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool digit_(char c) noexcept { return digit(c) || c == '_'; }
+constexpr bool nonzero_digit(char c) noexcept { return c >= '1' && c <= '9'; }
 
 // (?:[eE][-+][0-9]+)?$
 inline bool exponent_then_end(Scan& p) {
@@ -150,7 +151,7 @@ inline bool is_int(std::string_view s) {
   }
   {  // [-+]?(?:0|[1-9][0-9_]*)
     Scan p = after_sign;
-    if (p.eat('0') ? p.end() : (p.eat_if([](char c) { return c >= '1' && c <= '9'; }) && (p.eat_all(digit_), p.end())))
+    if (p.eat('0') ? p.end() : (p.eat_if(nonzero_digit) && (p.eat_all(digit_), p.end())))
       return true;
   }
   {  // [-+]?0x[0-9a-fA-F_]+
@@ -160,7 +161,7 @@ inline bool is_int(std::string_view s) {
   }
   {  // [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
     Scan p = after_sign;
-    if (p.eat_if([](char c) { return c >= '1' && c <= '9'; }) && (p.eat_all(digit_), sexagesimal_groups(p)) && p.end())
+    if (p.eat_if(nonzero_digit) && (p.eat_all(digit_), sexagesimal_groups(p)) && p.end())
       return true;
   }
   return false;

@@ -134,13 +134,13 @@ struct OptimizerEntry {
 };
 
 template <class T>
-using is_tuple = std::bool_constant<volt::detail::is_specialization_of_v<T, std::tuple>>;
+inline constexpr bool is_tuple_v = volt::detail::is_specialization_of_v<T, std::tuple>;
 template <class T>
-using is_vector = std::bool_constant<volt::detail::is_specialization_of_v<T, std::vector>>;
+inline constexpr bool is_vector_v = volt::detail::is_specialization_of_v<T, std::vector>;
 template <class T>
-using is_pair = std::bool_constant<volt::detail::is_specialization_of_v<T, std::pair>>;
+inline constexpr bool is_pair_v = volt::detail::is_specialization_of_v<T, std::pair>;
 template <class T>
-using is_optional = std::bool_constant<volt::detail::is_specialization_of_v<T, std::optional>>;
+inline constexpr bool is_optional_v = volt::detail::is_specialization_of_v<T, std::optional>;
 
 template <class C>
 inline constexpr bool has_scheduler_v = !std::is_same_v<C, NoScheduler>;
@@ -148,7 +148,7 @@ inline constexpr bool has_scheduler_v = !std::is_same_v<C, NoScheduler>;
 // The LRSchedulerConfig inside an entry's scheduler slot, or nullptr.
 template <class C>
 auto* scheduler_config(C& slot) noexcept {
-  if constexpr (is_optional<std::remove_const_t<C>>::value) return slot ? &*slot : nullptr;
+  if constexpr (is_optional_v<C>) return slot ? &*slot : nullptr;
   else return &slot;
 }
 
@@ -163,7 +163,7 @@ namespace impl {
 
 template <class Storage, class F>
 void for_each_entry(Storage& entries, F&& f) {
-  if constexpr (is_tuple<std::remove_const_t<Storage>>::value) {
+  if constexpr (is_tuple_v<Storage>) {
     std::size_t i = 0;
     std::apply([&](auto&... e) { (f(e, i++), ...); }, entries);
   } else {
@@ -183,7 +183,7 @@ inline std::string join_keys(const std::map<std::string, double>& m) {
 // owned here for the whole fit. Moving it re-points volt's schedulers at the moved optimizers.
 template <class Storage>
 class Optimization {
-  static constexpr bool is_static = is_tuple<Storage>::value;
+  static constexpr bool is_static = is_tuple_v<Storage>;
 
  public:
   using storage_type = Storage;
@@ -540,7 +540,7 @@ struct config_entry<OptimizerConfig<O, L>> {
 
 template <class T>
 constexpr std::size_t count_of() {
-  if constexpr (is_tuple<T>::value) return std::tuple_size_v<T>;
+  if constexpr (is_tuple_v<T>) return std::tuple_size_v<T>;
   else return 1;
 }
 
@@ -548,7 +548,7 @@ constexpr std::size_t count_of() {
 template <class T>
 auto as_sequence(T&& t) {
   using U = std::remove_cvref_t<T>;
-  if constexpr (is_tuple<U>::value || is_vector<U>::value) return U(std::forward<T>(t));
+  if constexpr (is_tuple_v<U> || is_vector_v<U>) return U(std::forward<T>(t));
   else return std::tuple<U>(std::forward<T>(t));
 }
 
@@ -569,7 +569,7 @@ auto zip_entries(Opts&& opts, Scheds&& scheds, std::index_sequence<I...>) {
 
 template <class Opts, class Scheds>
 auto pair_entries(Opts opts, Scheds scheds) {
-  if constexpr (is_tuple<Opts>::value && is_tuple<Scheds>::value) {
+  if constexpr (is_tuple_v<Opts> && is_tuple_v<Scheds>) {
     constexpr std::size_t n_opt = std::tuple_size_v<Opts>, n_sched = std::tuple_size_v<Scheds>;
     static_assert(n_sched <= n_opt,
                   "volt: configure_optimizers returned more schedulers than optimizers; the i-th scheduler drives "
@@ -582,7 +582,7 @@ auto pair_entries(Opts opts, Scheds scheds) {
     }(std::make_index_sequence<n_opt>{});
     if constexpr (ok && n_sched <= n_opt)
       return zip_entries(std::move(opts), std::move(scheds), std::make_index_sequence<n_opt>{});
-  } else if constexpr (is_vector<Opts>::value && is_vector<Scheds>::value) {
+  } else if constexpr (is_vector_v<Opts> && is_vector_v<Scheds>) {
     using O = typename Opts::value_type;
     using X = typename Scheds::value_type;
     if constexpr (check_optimizer<O>() && check_scheduler<O, X>()) {
@@ -614,7 +614,7 @@ template <class T>
 auto normalize(T result) {
   auto finish = [](auto entries) {
     using Storage = decltype(entries);
-    if constexpr (is_vector<Storage>::value)
+    if constexpr (is_vector_v<Storage>)
       if (entries.empty())
         throw std::invalid_argument("volt: configure_optimizers returned an empty std::vector; return at least one "
                                     "optimizer.");
@@ -625,7 +625,7 @@ auto normalize(T result) {
     return finish(std::tuple<OptimizerEntry<T>>{OptimizerEntry<T>{std::move(result)}});
   } else if constexpr (impl::is_optimizer_config_v<T>) {
     if constexpr (impl::config_entry<T>::ok) return finish(std::tuple{impl::entry_from(std::move(result))});
-  } else if constexpr (is_tuple<T>::value) {
+  } else if constexpr (is_tuple_v<T>) {
     return [&]<class... X>(std::tuple<X...>*) {
       if constexpr ((TorchOptimizer<X> && ...)) {
         return finish(std::apply([](auto&&... o) { return std::tuple{OptimizerEntry<std::remove_cvref_t<decltype(o)>>{
@@ -642,7 +642,7 @@ auto normalize(T result) {
                       "return std::pair{std::tuple{optimizers...}, std::tuple{schedulers...}}.");
       }
     }(static_cast<T*>(nullptr));
-  } else if constexpr (is_vector<T>::value) {
+  } else if constexpr (is_vector_v<T>) {
     using X = typename T::value_type;
     if constexpr (TorchOptimizer<X>) {
       std::vector<OptimizerEntry<X>> entries;
@@ -661,7 +661,7 @@ auto normalize(T result) {
                     "volt: configure_optimizers returned a std::vector of something volt cannot use: a vector holds "
                     "optimizers of one type, or volt::OptimizerConfigs of one type.");
     }
-  } else if constexpr (is_pair<T>::value) {
+  } else if constexpr (is_pair_v<T>) {
     using A = typename T::first_type;
     using B = typename T::second_type;
     if constexpr (TorchOptimizer<A> && TorchOptimizer<B>) {
