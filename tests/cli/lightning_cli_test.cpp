@@ -292,3 +292,18 @@ TEST_CASE("cli: --optimizer picks one of a compile-time list of option structs",
   CHECK(help.find("  --optimizer SGD, Adam  (default: SGD)  [the choice]") != std::string::npos);
   CHECK(help.find("  --optimizer.momentum float  (default: 0.0)  [of SGD]") != std::string::npos);
 }
+
+TEST_CASE("cli: older flags map to the generated ones", "[cli][lightning_cli]") {
+  const CLI cli(defaults("aliases"), {.default_subcommand = volt::cli::Subcommand::fit,
+                                      .aliases = {{"--epochs", "--trainer.max_epochs"},
+                                                  {"--seed", "--seed_everything --data.size"},
+                                                  {"--resume", "--ckpt_path=last"}}});
+  const auto parsed = cli.parse({"--epochs", "9", "--seed=12", "--resume"});
+  CHECK(parsed.subcommand == volt::cli::Subcommand::fit);
+  CHECK(*parsed.values.trainer.max_epochs == 9);
+  CHECK(std::get<std::int64_t>(parsed.values.seed_everything.value) == 12);
+  CHECK(parsed.values.data.size == 12);
+  CHECK(parsed.values.ckpt_path == "last");
+  CHECK(cli.parse({"fit", "--help"}).output->find("older flags:\n  --epochs is --trainer.max_epochs\n") !=
+        std::string::npos);
+}

@@ -9,6 +9,7 @@
 // An unknown key, a value of the wrong type or out of range throws cli::Error naming the key,
 // where it came from (file:line, variable, flag) and the closest valid key.
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <map>
 #include <string>

@@ -15,6 +15,7 @@
 // An optional std::variant of BOOST_HANA option structs (each with a static cli_name) is the
 // `optimizer` group (`--optimizer SGD --optimizer.lr 0.1`), handed to the Module's constructor
 // after its hp: Module(hp, optimizer).
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -65,8 +66,9 @@ struct Settings {
   bool save_config = true;           // write config.yaml into the run's log folder
   std::string config_filename = "config.yaml";
   bool overwrite_config = false;     // LightningCLI's save_config_kwargs={"overwrite": True}
-  // Older flags kept working: {"--epochs", "--trainer.max_epochs"}, {"--resume", "--ckpt_path=last"}
-  // (a replacement with '=' takes no value).
+  // Older flags kept working: {"--epochs", "--trainer.max_epochs"}; a replacement with '=' takes
+  // no value ({"--resume", "--ckpt_path=last"}); one naming several flags gives each the value
+  // ({"--seed", "--seed_everything --data.seed"}).
   std::vector<std::pair<std::string, std::string>> aliases{};
 };
 
@@ -207,7 +209,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
       if (!value) {
         const bool next_is_value = i + 1 < args.size() && !args[i + 1].starts_with("--");
         if (next_is_value) value = args[++i];
-        else if (type_of(key) == "bool") value = "true";  // --trainer.barebones
+        else if (type_of(key) == "bool" || type_of(key) == "bool | null") value = "true";  // --trainer.barebones
         else if (key == "config" || !type_of(key).empty())
           throw Error(fmt::format("volt: cli: command line: --{} needs a value.", key));
       }
@@ -353,21 +355,28 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     return out;
   }
 
+  // An old flag becomes its replacement; one that names several flags ("--a --b") gives each the value.
   std::vector<std::string> with_aliases(std::vector<std::string> args) const {
     std::vector<std::string> out;
-    for (auto& arg : args) {
-      bool replaced = false;
-      for (const auto& [old_flag, new_flag] : settings_.aliases) {
-        if (arg == old_flag) {
-          out.push_back(new_flag);
-          replaced = true;
-        } else if (arg.starts_with(old_flag + "=") && new_flag.find('=') == std::string::npos) {
-          out.push_back(new_flag + arg.substr(old_flag.size()));
-          replaced = true;
-        }
-        if (replaced) break;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      const auto alias = std::find_if(settings_.aliases.begin(), settings_.aliases.end(), [&](const auto& a) {
+        return arg == a.first || arg.starts_with(a.first + "=");
+      });
+      if (alias == settings_.aliases.end()) {
+        out.push_back(arg);
+        continue;
       }
-      if (!replaced) out.push_back(std::move(arg));
+      const auto& [old_flag, replacement] = *alias;
+      if (replacement.find('=') != std::string::npos) {  // a complete flag: takes no value
+        out.push_back(replacement);
+        continue;
+      }
+      std::optional<std::string> value;
+      if (arg.size() > old_flag.size()) value = arg.substr(old_flag.size() + 1);
+      else if (i + 1 < args.size()) value = args[++i];
+      std::istringstream targets(replacement);
+      for (std::string target; targets >> target;) out.push_back(value ? target + "=" + *value : target);
     }
     return out;
   }
