@@ -305,3 +305,29 @@ TEST_CASE("cli: command-line values are YAML; strings and paths are taken as the
   config.apply_text("seed_everything", "7", {});
   CHECK(std::get<std::int64_t>(all.seed.value) == 7);
 }
+
+TEST_CASE("cli: volt's callback and logger options are reflected from outside and stay aggregates", "[cli][config]") {
+  volt::Timer::Options timer{.interval = volt::Timer::Interval::epoch};  // designated initializers still work
+  volt::OnExceptionCheckpoint::Options on_exception{.dirpath = "ckpt"};
+  volt::loggers::CSVLoggerOptions csv{.save_dir = "logs"};
+  volt::data::FashionMNISTOptions data{.batch_size = 32};
+  using volt::cli::Named;
+  volt::cli::Config config(Named<volt::Timer::Options>{"timer", timer},
+                           Named<volt::OnExceptionCheckpoint::Options>{"on_exception_checkpoint", on_exception},
+                           Named<volt::loggers::CSVLoggerOptions>{"csv_logger", csv},
+                           Named<volt::data::FashionMNISTOptions>{"data", data});
+  config.apply_text("timer.duration", "00:01:30:00", {});
+  config.apply_text("timer.interval", "step", {});
+  config.apply_text("csv_logger.version", "3", {});
+  config.apply_text("data.seed", "7", {});
+  CHECK(timer.duration->count() == 5400.0);
+  CHECK(timer.interval == volt::Timer::Interval::step);
+  CHECK(*csv.version == 3);
+  CHECK(data.seed == 7u);
+  CHECK(config.yaml() ==
+        "timer:\n  duration: '00:01:30:00'\n  interval: step\n  verbose: true\n"
+        "on_exception_checkpoint:\n  dirpath: ckpt\n  filename: on_exception\n"
+        "csv_logger:\n  save_dir: logs\n  name: lightning_logs\n  version: 3\n  flush_logs_every_n_steps: 100\n"
+        "data:\n  root: /usr/share/datasets/fashion-mnist\n  batch_size: 32\n  eval_batch_size: 0\n  val_size: 5000\n  "
+        "seed: 7\n");
+}

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -306,4 +307,15 @@ TEST_CASE("cli: older flags map to the generated ones", "[cli][lightning_cli]") 
   CHECK(parsed.values.ckpt_path == "last");
   CHECK(cli.parse({"fit", "--help"}).output->find("older flags:\n  --epochs is --trainer.max_epochs\n") !=
         std::string::npos);
+}
+
+TEST_CASE("cli: config.yaml is written on global rank 0 only", "[cli][lightning_cli]") {
+  const auto dir = fresh_dir("rank");
+  const CLI cli(defaults(dir));
+  ::setenv("RANK", "1", 1);
+  auto parsed = cli.parse({"fit", "--trainer.logger", "false", "--trainer.max_epochs", "1"});
+  const auto outcome = cli.execute(parsed);
+  ::unsetenv("RANK");
+  CHECK(outcome.config_path.empty());
+  CHECK_FALSE(std::filesystem::exists(dir / "config.yaml"));
 }

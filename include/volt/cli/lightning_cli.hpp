@@ -331,8 +331,15 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   }
   template <class Cb, class O>
   static auto callback_group(O& options) {
-    if constexpr (std::is_same_v<O, std::monostate>) return std::tuple<>{};
-    else return std::tuple<Named<O>>{{std::string(component_name<Cb>::value), options}};
+    if constexpr (std::is_same_v<O, std::monostate>) {
+      return std::tuple<>{};
+    } else {
+      static_assert(detail::HanaStruct<O>,
+                    "volt: cli: a callback or logger among the Trainer's has an Options struct that is not "
+                    "reflected; reflect it with BOOST_HANA_DEFINE_STRUCT inside or BOOST_HANA_ADAPT_STRUCT outside "
+                    "(see volt/cli/options_reflection.hpp), so its fields become --<name>.<field> options.");
+      return std::tuple<Named<O>>{{std::string(component_name<Cb>::value), options}};
+    }
   }
   static auto optimizer_group(Values& v) {
     if constexpr (std::is_void_v<OptimizerChoice>) return std::tuple<>{};

@@ -7,14 +7,19 @@
 // A user's callback or logger joins the CLI the same way: give it `using Options = ...;` (a
 // BOOST_HANA struct) and a constructor taking it, and a `static constexpr std::string_view
 // cli_name = "my_callback";` or a specialization of volt::cli::component_name.
+#include <array>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <boost/hana/adapt_struct.hpp>
 
 #include <volt/callbacks/early_stopping.hpp>
 #include <volt/callbacks/learning_rate_monitor.hpp>
 #include <volt/callbacks/model_checkpoint.hpp>
+#include <volt/callbacks/on_exception_checkpoint.hpp>
+#include <volt/callbacks/timer.hpp>
+#include <volt/cli/value.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/data/fashion_mnist.hpp>
 #include <volt/loggers/csv_logger.hpp>
@@ -38,6 +43,10 @@ BOOST_HANA_ADAPT_STRUCT(volt::EarlyStopping::Options, monitor, min_delta, patien
 
 BOOST_HANA_ADAPT_STRUCT(volt::LearningRateMonitor::Options, logging_interval, log_momentum, log_weight_decay);
 
+BOOST_HANA_ADAPT_STRUCT(volt::Timer::Options, duration, interval, verbose);
+
+BOOST_HANA_ADAPT_STRUCT(volt::OnExceptionCheckpoint::Options, dirpath, filename);
+
 BOOST_HANA_ADAPT_STRUCT(volt::loggers::CSVLoggerOptions, save_dir, name, version, flush_logs_every_n_steps);
 
 BOOST_HANA_ADAPT_STRUCT(volt::loggers::TensorBoardLoggerOptions, save_dir, name, version, default_hp_metric);
@@ -55,8 +64,16 @@ struct component_name {
 template <> struct component_name<ModelCheckpoint> { static constexpr std::string_view value = "model_checkpoint"; };
 template <> struct component_name<EarlyStopping> { static constexpr std::string_view value = "early_stopping"; };
 template <> struct component_name<LearningRateMonitor> { static constexpr std::string_view value = "lr_monitor"; };
+template <> struct component_name<Timer> { static constexpr std::string_view value = "timer"; };
+template <> struct component_name<OnExceptionCheckpoint> { static constexpr std::string_view value = "on_exception_checkpoint"; };
 template <> struct component_name<loggers::CSVLogger> { static constexpr std::string_view value = "csv_logger"; };
 template <> struct component_name<loggers::TensorBoardLogger> { static constexpr std::string_view value = "tensorboard_logger"; };
+
+template <>
+struct enum_names<Timer::Interval> {
+  static constexpr std::array values{std::pair<std::string_view, Timer::Interval>{"step", Timer::Interval::step},
+                                     std::pair<std::string_view, Timer::Interval>{"epoch", Timer::Interval::epoch}};
+};
 
 // A DataModule's options: its `Options` member type, or a specialization of this template.
 template <class D>
