@@ -33,6 +33,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <volt/callbacks/mode.hpp>
+#include <volt/callbacks/timer.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/loggers/python_format.hpp>
 
@@ -253,16 +254,13 @@ inline std::string duration_text(double seconds) {
   return loggers::yaml_float(seconds);
 }
 
-inline std::optional<double> parse_dd_hh_mm_ss(std::string_view t) {
-  const auto digits = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  const std::size_t n = t.size();
-  if (!(n >= 10 && digits(t.substr(0, n - 9)) && t[n - 9] == ':' && digits(t.substr(n - 8, 2)) && t[n - 6] == ':' &&
-        digits(t.substr(n - 5, 2)) && t[n - 3] == ':' && digits(t.substr(n - 2))))
+// Lightning's "DD:HH:MM:SS", read by Timer's own parser (nullopt: not that shape).
+inline std::optional<double> parse_dd_hh_mm_ss(const std::string& text) {
+  try {
+    return Timer::parse_duration(text).count();
+  } catch (const std::invalid_argument&) {
     return std::nullopt;
-  auto field = [&](std::size_t at, std::size_t count) { return std::stod(std::string(t.substr(at, count))); };
-  return ((field(0, n - 9) * 24 + field(n - 8, 2)) * 60 + field(n - 5, 2)) * 60 + field(n - 2, 2);
+  }
 }
 
 }  // namespace detail
