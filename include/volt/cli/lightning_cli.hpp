@@ -258,6 +258,17 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   // configuration (before anything runs), other exceptions from the run itself.
   template <class After = std::nullptr_t>
   Outcome execute(Parsed& parsed, After&& after = nullptr) const {
+    if constexpr (std::is_void_v<OptimizerChoice>)
+      static_assert(std::is_constructible_v<M, const model_options&>,
+                    "volt: cli: LightningCLI builds the Module as Module(hp), from the type of its `hp` member; give "
+                    "the Module a constructor taking its hyper-parameter struct: explicit Module(HParams hp).");
+    else
+      static_assert(std::is_constructible_v<M, const model_options&, const OptimizerChoice&>,
+                    "volt: cli: LightningCLI<Trainer, OptimizerChoice> builds the Module as Module(hp, optimizer); give "
+                    "the Module a constructor taking its hyper-parameter struct and the optimizer choice.");
+    static_assert(std::is_constructible_v<D, const data_options&>,
+                  "volt: cli: LightningCLI builds the DataModule as DataModule(options); give it a constructor taking "
+                  "its options struct.");
     Values& v = parsed.values;
     Outcome outcome{.subcommand = parsed.subcommand};
     check_subcommand(parsed.subcommand);
@@ -425,7 +436,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   static std::string with_provenance(const std::string& message, const std::map<std::string, std::string>& provenance) {
     for (const auto& [key, where] : provenance) {
       const auto field = key.substr(key.rfind('.') + 1);
-      if (message.find(field + "=") != std::string::npos || message.find(field + " ") != std::string::npos)
+      if (message.find(field + "=") != std::string::npos)
         return fmt::format("{} (--{} was set by {})", message, key, where);
     }
     return message;
