@@ -194,6 +194,12 @@ TEST_CASE("cli: command-line errors stop before anything runs", "[cli][lightning
   CHECK(error_of([&] { (void)cli.execute(parsed); }) ==
         "volt: TrainerOptions::max_epochs=-5 is invalid: use a number >= 0, or -1 for no limit. (--trainer.max_epochs "
         "was set by command line --trainer.max_epochs)");
+  std::ofstream(dir / "range.yaml") << "trainer:\n  limit_train_batches: 1.5\n";
+  auto from_file = cli.parse({"fit", "--config", (dir / "range.yaml").string()});
+  CHECK(error_of([&] { (void)cli.execute(from_file); }) ==
+        fmt::format("volt: TrainerOptions::limit_train_batches=1.5 is invalid: a fraction must be in [0.0, 1.0]; an "
+                    "integer is a number of batches. (--trainer.limit_train_batches was set by {}:2)",
+                    (dir / "range.yaml").string()));
   CHECK_FALSE(std::filesystem::exists(dir / "root"));
   // run(): status 2 and a message, nothing run.
   std::vector<std::string> words{"prog", "fit", "--data.sise", "3"};
