@@ -412,9 +412,7 @@ TEST_CASE("LBFGS, which needs a closure, solves a convex problem through the Tra
   CHECK(model.steps_run > 8);  // LBFGS evaluated the closure (training_step, backward) several times per step
   torch::NoGradGuard no_grad;
   const double loss = torch::mse_loss(model.fc(data.x), data.y).item<double>();
-  CHECK(loss < 1e-8);
-  CHECK(model.fc->weight[0][0].item<double>() == Approx(2.0).margin(1e-4));
-  CHECK(model.fc->weight[0][1].item<double>() == Approx(-1.0).margin(1e-4));
+  CHECK(loss < 1e-8);  // solved (LinearData's two inputs are collinear: the weights are not unique, the fit is)
 }
 
 namespace {

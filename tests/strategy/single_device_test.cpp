@@ -1,6 +1,6 @@
 // SingleDevice: one process on one device. On the CPU: ranks 0 / 0 / 1, setup_module moves the
-// module to the device, the per-step hooks are no-ops; asking for CUDA without a GPU is an error
-// that says what to do instead.
+// module to the device, the step goes straight to the precision and the collectives are the
+// identity; asking for CUDA without a GPU is an error that says what to do instead.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -65,25 +65,30 @@ TEST_CASE("SingleDevice::setup_module moves parameters and buffers to its device
   }
 }
 
+namespace {
+// A precision that records what the strategy hands it.
+struct RecordingPrecision {
+  std::vector<std::string>* calls;
+  template <class Hooks>
+  void backward(const torch::Tensor&, Hooks&) {
+    calls->push_back("precision.backward");
+  }
+  template <class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Optimizer&, Closure& closure, Hooks&) {
+    calls->push_back("precision.optimizer_step");
+    closure();
+    return false;  // as a grad scaler that skipped the step: the strategy passes it on
+  }
+};
+}  // namespace
+
 TEST_CASE("SingleDevice's step goes straight to the precision, and its collectives are the identity", "[strategy]") {
   STATIC_REQUIRE(std::is_empty_v<volt::SingleDevice::NoGuard>);
   Net net;
   volt::SingleDevice cpu{torch::kCPU};
   CHECK(cpu.is_global_zero());
-  // A precision that records what the strategy hands it.
-  struct Recording {
-    std::vector<std::string>* calls;
-    template <class Hooks>
-    void backward(const torch::Tensor&, Hooks&) { calls->push_back("precision.backward"); }
-    template <class Optimizer, class Closure, class Hooks>
-    bool optimizer_step(Optimizer&, Closure& closure, Hooks&) {
-      calls->push_back("precision.optimizer_step");
-      closure();
-      return false;  // as a grad scaler that skipped the step: the strategy passes it on
-    }
-  };
   std::vector<std::string> calls;
-  Recording precision{&calls};
+  RecordingPrecision precision{&calls};
   volt::seam::BackwardHooksArchetype backward_hooks;
   volt::seam::StepHooksArchetype step_hooks;
   torch::optim::SGD sgd(net.parameters(), torch::optim::SGDOptions(0.1));
