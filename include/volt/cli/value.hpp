@@ -35,7 +35,7 @@
 #include <volt/callbacks/mode.hpp>
 #include <volt/callbacks/timer.hpp>
 #include <volt/core/trainer_options.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace volt::cli {
 
@@ -251,7 +251,7 @@ inline std::string duration_text(double seconds) {
     auto s = static_cast<std::int64_t>(seconds);
     return fmt::format("'{:02}:{:02}:{:02}:{:02}'", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
   }
-  return loggers::yaml_float(seconds);
+  return reflect::yaml_float(seconds);
 }
 
 // Lightning's "DD:HH:MM:SS", read by Timer's own parser (nullopt: not that shape).
@@ -366,7 +366,7 @@ std::string scalar_text(const T& v) {
   } else if constexpr (std::is_integral_v<T>) {
     return fmt::format("{}", v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    return loggers::yaml_float(static_cast<double>(v));
+    return reflect::yaml_float(static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return detail::yaml_string(v);
   } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
@@ -376,7 +376,7 @@ std::string scalar_text(const T& v) {
       if (value == v) return std::string(name);
     return "null";
   } else if constexpr (std::is_same_v<T, BatchCount>) {
-    return v.is_fraction() ? loggers::yaml_float(v.fraction()) : fmt::format("{}", v.count());
+    return v.is_fraction() ? reflect::yaml_float(v.fraction()) : fmt::format("{}", v.count());
   } else if constexpr (std::is_same_v<T, FastDevRun>) {
     return v.batches() == 0 ? "false" : v.batches() == 1 ? "true" : fmt::format("{}", v.batches());
   } else if constexpr (std::is_same_v<T, SeedEverything>) {
