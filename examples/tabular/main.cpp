@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
                                            .monitor = "val_rmse",
                                            .mode = volt::Mode::min}}};
     trainer.fit(model, data);
-    const auto test = trainer.test(model, data);
+    const auto test = trainer.test(model, data, {.ckpt_path = "best"});  // the best epoch's weights
     std::cout << fmt::format("test_rmse={:.0f} test_mae={:.0f} test_r2={:.4f}", test.at("test_rmse"),
                              test.at("test_mae"), test.at("test_r2"))
               << std::endl;

@@ -246,6 +246,18 @@ TEST_CASE("a fit on a table: struct batches, a logged metric object, predict, st
   CHECK(torch::equal(restored.encode(rows).categorical, data.encode(rows).categorical));
   CHECK(torch::allclose(restored.inverse_target(torch::zeros({1})), torch::tensor({data.state_dict()["target"]["mean"].get<double>()}).to(torch::kFloat32)));
 
+  // validate / test / predict with ckpt_path evaluate the checkpoint's weights, whatever the
+  // module holds now.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model.parameters()) p.add_(1.0);
+  }
+  CHECK(trainer.validate(model, data).at("val_mse") != Approx(results.at("val_mse")));
+  CHECK(trainer.validate(model, data, {.ckpt_path = checkpoint.string()}).at("val_mse") ==
+        Approx(results.at("val_mse")));
+  CHECK_THROWS_WITH(trainer.predict(model, data, {.ckpt_path = (dir.path / "none.ckpt").string()}),
+                    Contains("predict(ckpt_path=") && Contains("no such file"));
+
   // A model loaded from the checkpoint with the restored DataModule predicts as the trained one.
   auto loaded = volt::load_from_checkpoint<TableRegressor>(checkpoint, data.cardinalities()[0]);
   torch::NoGradGuard no_grad;

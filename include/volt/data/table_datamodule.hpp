@@ -68,6 +68,9 @@ class TableDataModule {
   void setup(Stage = Stage::fit) {
     if (train_.has_value()) return;
     const CsvTable table = read_csv(options_.path, options_.delimiter);
+    for (const auto* names : {&options_.numeric, &options_.categorical})
+      for (const auto& name : *names) (void)table.column(name);  // a missing column first, by name
+    (void)table.column(options_.target);
     const auto n = table.num_rows();
     const auto n_val = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * options_.val_fraction));
     const auto n_test = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * options_.test_fraction));
