@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -212,12 +213,31 @@ int main(int argc, char** argv) {
         }
       });
     };
+    // The machine's own ceiling, for reading the ratio: the same CPU work (one epoch's get()
+    // calls) on one thread against two plain std::threads. On a shared machine whose cores are
+    // busy, two threads may get no more CPU than one, and no loader can beat that.
+    auto plain = [&](int threads) {
+      const auto t = std::chrono::steady_clock::now();
+      std::vector<std::thread> pool;
+      for (int k = 0; k < threads; ++k)
+        pool.emplace_back([&] {
+          volatile double sink = burn(work * dataset.n / threads);
+          (void)sink;
+        });
+      for (auto& th : pool) th.join();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
+    std::vector<double> ceilings;
     for (int rep = -1; rep < reps; ++rep) {
-      double zero = 0, two = 0;
+      double zero = 0, two = 0, one_thread = 0, two_threads = 0;
       if (rep % 2 == 0) {
         zero = run(0);
         two = run(2);
+        one_thread = plain(1);
+        two_threads = plain(2);
       } else {
+        two_threads = plain(2);
+        one_thread = plain(1);
         two = run(2);
         zero = run(0);
       }
@@ -225,13 +245,14 @@ int main(int argc, char** argv) {
       zero_bps.push_back(zero);
       two_bps.push_back(two);
       ratios.push_back(two / zero);
+      ceilings.push_back(one_thread / two_threads);
     }
     std::cout << fmt::format("bench loader/data_loader_0_workers batches_per_s={:.1f} get_us={:.0f}", median(zero_bps),
                              get_us)
               << std::endl;
     std::cout << fmt::format("bench loader/data_loader_2_workers batches_per_s={:.1f} ratio_to_0_workers={:.2f} "
-                             "(pairs: {:.2f})",
-                             median(two_bps), median(ratios), fmt::join(ratios, " "))
+                             "(pairs: {:.2f}) plain_threads_ceiling={:.2f}",
+                             median(two_bps), median(ratios), fmt::join(ratios, " "), median(ceilings))
               << std::endl;
   }
   return 0;

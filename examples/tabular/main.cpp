@@ -31,7 +31,7 @@ using volt::data::TableFeatures;
 const char* const kNeighborhoods[] = {"Riverside", "Old Town", "Hillcrest", "Docklands", "Meadows"};
 const char* const kConditions[] = {"poor", "fair", "good"};
 
-// price = 2400 area + 9000 rooms - 900 age - 6000 distance + neighborhood + condition + noise.
+// price = 100000 + 2400 area + 9000 rooms - 900 age - 6000 distance + neighborhood + condition + noise.
 void write_houses_csv(const std::filesystem::path& path, std::int64_t rows, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> area(35, 220), age(0, 90), distance(0.5, 25);
@@ -44,7 +44,7 @@ void write_houses_csv(const std::filesystem::path& path, std::int64_t rows, std:
   for (std::int64_t i = 0; i < rows; ++i) {
     const double a = area(rng), g = age(rng), d = distance(rng);
     const int r = rooms(rng), n = neighborhood(rng), c = condition(rng);
-    const double price = 2400 * a + 9000 * r - 900 * g - 6000 * d + neighborhood_premium[n] + condition_premium[c] +
+    const double price = 100000 + 2400 * a + 9000 * r - 900 * g - 6000 * d + neighborhood_premium[n] + condition_premium[c] +
                          noise(rng);
     out << fmt::format("{:.1f},{},{:.0f},{:.2f},{},{},{:.0f}\n", a, r, g, d, kNeighborhoods[n], kConditions[c], price);
   }
@@ -161,9 +161,9 @@ int main(int argc, char** argv) {
     const TableFeatures x = preprocessing.encode(houses);
     torch::NoGradGuard no_grad;
     const auto prices = preprocessing.inverse_target(loaded->forward(x.numeric, x.categorical));
-    // The generating formula without noise: 2400 a + 9000 r - 900 g - 6000 d + premiums.
-    const double truth[] = {2400 * 120 + 9000 * 4 - 900 * 10 - 6000 * 3.5 + 90000 + 25000,
-                            2400 * 60 + 9000 * 2 - 900 * 70 - 6000 * 18 - 10000 - 30000};
+    // The generating formula without noise: 100000 + 2400 a + 9000 r - 900 g - 6000 d + premiums.
+    const double truth[] = {100000 + 2400 * 120 + 9000 * 4 - 900 * 10 - 6000 * 3.5 + 90000 + 25000,
+                            100000 + 2400 * 60 + 9000 * 2 - 900 * 70 - 6000 * 18 - 10000 - 30000};
     for (int i = 0; i < 2; ++i)
       std::cout << fmt::format("house {}: predicted {:.0f}, formula {:.0f}", i, prices[i][0].item<double>(), truth[i])
                 << std::endl;
