@@ -264,3 +264,49 @@ TEST_CASE("a fit on a table: struct batches, a logged metric object, predict, st
   const auto x = restored.encode(rows);
   CHECK(torch::allclose(loaded->forward(x.numeric, x.categorical), model.forward(x.numeric, x.categorical)));
 }
+
+namespace {
+
+struct TaggedData {  // a DataModule with state: a tag that must survive the checkpoint
+  torch::Tensor x = torch::randn({8, 2}), y = torch::randn({8, 1});
+  int64_t tag = 0;
+  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
+  nlohmann::json state_dict() const { return {{"tag", tag}}; }
+  void load_state_dict(const nlohmann::json& state) { tag = state.at("tag").get<int64_t>(); }
+};
+
+struct Linear : torch::nn::Module {
+  torch::nn::Linear fc{nullptr};
+  Linear() { fc = register_module("fc", torch::nn::Linear(2, 1)); }
+  torch::Tensor training_step(const volt::data::Example& batch, int64_t, volt::Context&) {
+    return torch::mse_loss(fc(batch.data), batch.target);
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+
+}  // namespace
+
+TEST_CASE("a resumed fit gives the DataModule its state back", "[data][table][trainer]") {
+  TempDir dir;
+  volt::TrainerOptions options;
+  options.default_root_dir = dir.path;
+  options.enable_progress_bar = false;
+  options.enable_model_summary = false;
+  options.logger = false;
+  options.max_epochs = 1;
+  Linear model;
+  TaggedData data;
+  data.tag = 42;
+  volt::Trainer<Linear, TaggedData>(options).fit(model, data);
+  std::filesystem::path checkpoint;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path))
+    if (entry.path().extension() == ".ckpt") checkpoint = entry.path();
+  REQUIRE_FALSE(checkpoint.empty());
+
+  TaggedData fresh;
+  fresh.x = data.x;
+  fresh.y = data.y;
+  options.max_epochs = 2;
+  volt::Trainer<Linear, TaggedData>(options).fit(model, fresh, {.ckpt_path = checkpoint.string()});
+  CHECK(fresh.tag == 42);
+}

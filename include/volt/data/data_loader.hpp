@@ -77,18 +77,16 @@ class DataLoader {
         : loader_(loader), indices_(std::move(indices)), num_batches_(num_batches),
           num_threads_(std::min(loader.options_.num_workers, num_batches)) {
       workers_.reserve(static_cast<std::size_t>(num_threads_));
-      for (std::int64_t w = 0; w < num_threads_; ++w) workers_.emplace_back([this, w] { work(w); });
+      try {
+        for (std::int64_t w = 0; w < num_threads_; ++w) workers_.emplace_back([this, w] { work(w); });
+      } catch (...) {  // a thread could not start: end those that did before giving up
+        stop_and_join();
+        throw;
+      }
     }
     Epoch(const Epoch&) = delete;
     Epoch& operator=(const Epoch&) = delete;
-    ~Epoch() {
-      {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-      }
-      taken_.notify_all();
-      for (auto& t : workers_) t.join();
-    }
+    ~Epoch() { stop_and_join(); }
 
     std::int64_t num_batches() const noexcept { return num_batches_; }
 
@@ -106,6 +104,15 @@ class DataLoader {
     }
 
    private:
+    void stop_and_join() {
+      {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+      }
+      taken_.notify_all();
+      for (auto& t : workers_) t.join();
+    }
+
     void work(std::int64_t w) {
       torch::NoGradGuard no_grad;  // grad mode is per thread; a loader records no history
       const auto ahead = num_threads_ * loader_.options_.prefetch_factor;
@@ -133,7 +140,7 @@ class DataLoader {
       const auto batch_size = loader_.options_.batch_size;
       const auto begin = b * batch_size;
       const auto end = std::min<std::int64_t>(begin + batch_size, static_cast<std::int64_t>(indices_.size()));
-      const std::string where = worker < 0 ? std::string("") : fmt::format(" in worker thread {}", worker);
+      const auto where = [worker] { return worker < 0 ? std::string() : fmt::format(" in worker thread {}", worker); };
       std::vector<sample_type> samples;
       samples.reserve(static_cast<std::size_t>(end - begin));
       for (auto k = begin; k < end; ++k) {
@@ -142,15 +149,15 @@ class DataLoader {
           samples.push_back(loader_.dataset_.get(i));
         } catch (const std::exception& e) {
           throw DataLoaderError(i, b, fmt::format("volt::data::DataLoader: dataset.get({}) threw{} (batch {}): {}", i,
-                                                  where, b, e.what()));
+                                                  where(), b, e.what()));
         }
       }
       try {
         return loader_.collate_(std::move(samples));
       } catch (const std::exception& e) {
-        throw DataLoaderError(-1, b, fmt::format("volt::data::DataLoader: collating batch {} (dataset indices {}..{} of "
-                                                 "the epoch's order) threw{}: {}",
-                                                 b, begin, end - 1, where, e.what()));
+        throw DataLoaderError(-1, b, fmt::format("volt::data::DataLoader: collating batch {} (positions {}..{} of the "
+                                                 "epoch's order) threw{}: {}",
+                                                 b, begin, end - 1, where(), e.what()));
       }
     }
 
