@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -47,6 +48,11 @@ using loops::FitStatus;
 // trainer.fit's options beyond the module and data (Lightning's fit keyword arguments).
 struct FitOptions {
   std::optional<std::string> ckpt_path{};  // a file, "last" or "best": resume exactly from it
+};
+
+// trainer.validate / test / predict's options beyond the module and data.
+struct EvalOptions {
+  std::optional<std::string> ckpt_path{};  // a file, "last" or "best": evaluate those weights
 };
 
 namespace diagnostic {
@@ -146,7 +152,8 @@ class Trainer {
   }
 
   // Lightning's trainer.validate / trainer.test: returns the metrics logged on epoch level.
-  std::map<std::string, double> validate(Module& module, DataModule& data) {
+  // ckpt_path: the weights (and DataModule state) of that checkpoint first, as Lightning's.
+  std::map<std::string, double> validate(Module& module, DataModule& data, EvalOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::val_dataloader_t>, hooks::validation_step_t>()) {
       static_assert(diagnostic::trainer_validate_needs_validation_step_and_val_dataloader<Module, DataModule>::value,
                     "volt: trainer.validate() needs a validation_step on the Module that takes the batches of the "
@@ -155,11 +162,11 @@ class Trainer {
       return {};
     } else {
       return evaluate<loops::ValidationHooks>(module, data, Stage::validate, hooks::val_dataloader,
-                                             effective_.limit_val_batches, "limit_val_batches");
+                                             effective_.limit_val_batches, "limit_val_batches", eval_options);
     }
   }
 
-  std::map<std::string, double> test(Module& module, DataModule& data) {
+  std::map<std::string, double> test(Module& module, DataModule& data, EvalOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::test_dataloader_t>, hooks::test_step_t>()) {
       static_assert(diagnostic::trainer_test_needs_test_step_and_test_dataloader<Module, DataModule>::value,
                     "volt: trainer.test() needs a test_step on the Module that takes the batches of the DataModule's "
@@ -168,12 +175,12 @@ class Trainer {
       return {};
     } else {
       return evaluate<loops::TestHooks>(module, data, Stage::test, hooks::test_dataloader, effective_.limit_test_batches,
-                                        "limit_test_batches");
+                                        "limit_test_batches", eval_options);
     }
   }
 
   // Lightning's trainer.predict: every predict_step result, in batch order.
-  auto predict(Module& module, DataModule& data) {
+  auto predict(Module& module, DataModule& data, EvalOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::predict_dataloader_t>, hooks::predict_step_t>()) {
       static_assert(
           diagnostic::trainer_predict_needs_predict_step_and_predict_dataloader<Module, DataModule>::value,
@@ -182,6 +189,7 @@ class Trainer {
           "ctx).");
     } else {
       auto run = make_run(module, data);
+      load_weights(run, resolve_ckpt_path(run.callbacks, eval_options.ckpt_path, "predict"));
       loops::setup_stage(run, Stage::predict);
       auto loader = run.call_data(hooks::predict_dataloader);
       auto predictions = loops::prediction_loop(
@@ -243,13 +251,14 @@ class Trainer {
   // "last" falls back to <default_root_dir>/checkpoints/last.ckpt.
   template <class RunCallbacks>
   std::optional<std::filesystem::path> resolve_ckpt_path(RunCallbacks& run_callbacks,
-                                                         const std::optional<std::string>& requested) {
+                                                         const std::optional<std::string>& requested,
+                                                         std::string_view entry = "fit") {
     if (!requested) return std::nullopt;
     if (*requested != "last" && *requested != "best") {
       if (!std::filesystem::exists(*requested))
-        throw std::invalid_argument(fmt::format("volt: fit(ckpt_path=\"{}\"): no such file. Give the path of a "
+        throw std::invalid_argument(fmt::format("volt: {}(ckpt_path=\"{}\"): no such file. Give the path of a "
                                                 "checkpoint, or \"last\" / \"best\".",
-                                                *requested));
+                                                entry, *requested));
       return std::filesystem::path(*requested);
     }
     std::string found;
@@ -265,10 +274,21 @@ class Trainer {
     }
     if (found.empty())
       throw std::invalid_argument(fmt::format(
-          "volt: fit(ckpt_path=\"{}\"): no {} checkpoint is known. Add a volt::ModelCheckpoint (with save_last=true "
+          "volt: {}(ckpt_path=\"{}\"): no {} checkpoint is known. Add a volt::ModelCheckpoint (with save_last=true "
           "for \"last\", or a monitor for \"best\") or pass a file path.",
-          *requested, *requested));
+          entry, *requested, *requested));
     return std::filesystem::path(found);
+  }
+
+  // validate / test / predict(ckpt_path=...): the module's weights and the DataModule's state
+  // from the checkpoint (Lightning restores the model only; the loop state stays as it is).
+  template <class Run>
+  static void load_weights(Run& run, const std::optional<std::filesystem::path>& path) {
+    if (!path) return;
+    const auto reader = checkpoint::CheckpointReader::open(*path);
+    checkpoint::load_state_dict(run.module, reader.tensors("state_dict"), *path);
+    if constexpr (requires { run.data.load_state_dict(reader.json("datamodule")); })
+      if (reader.has("datamodule")) run.data.load_state_dict(reader.json("datamodule"));
   }
 
   static TrainerOptions validated(TrainerOptions options) {
@@ -324,8 +344,10 @@ class Trainer {
 
   template <class Kind, class LoaderHook>
   std::map<std::string, double> evaluate(Module& module, DataModule& data, Stage stage, LoaderHook loader_hook,
-                                         const BatchCount& limit, const char* flag) {
+                                         const BatchCount& limit, const char* flag, const EvalOptions& eval_options) {
     auto run = make_run(module, data);
+    load_weights(run, resolve_ckpt_path(run.callbacks, eval_options.ckpt_path,
+                                        stage == Stage::validate ? "validate" : "test"));
     loops::setup_stage(run, stage);
     auto loader = run.call_data(loader_hook);
     auto produced = loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));

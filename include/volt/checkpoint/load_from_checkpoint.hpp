@@ -18,6 +18,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <volt/checkpoint/checkpoint_file.hpp>
@@ -85,6 +86,27 @@ std::shared_ptr<Module> load_from_checkpoint(const std::filesystem::path& path, 
   }
   checkpoint::load_state_dict(*module, reader.tensors("state_dict"), path);
   return module;
+}
+
+// Lightning's LightningDataModule.load_from_checkpoint for inference: the DataModule's state
+// (what its state_dict() saved: normalization statistics, category maps) from the checkpoint at
+// `path`, given back to `data` through its load_state_dict().
+template <class DataModule>
+  requires requires(DataModule& d, const nlohmann::json& j) { d.load_state_dict(j); }
+void load_datamodule_state(const std::filesystem::path& path, DataModule& data) {
+  const checkpoint::CheckpointReader reader = checkpoint::CheckpointReader::open(path);
+  if (!reader.has("datamodule"))
+    throw checkpoint::CheckpointError(
+        path, fmt::format("volt: checkpoint \"{}\" holds no DataModule state: the DataModule of the run that saved "
+                          "it had no state_dict().",
+                          path.string()));
+  try {
+    data.load_state_dict(reader.json("datamodule"));
+  } catch (const std::invalid_argument& e) {
+    throw checkpoint::CheckpointError(path, fmt::format("volt: cannot restore the DataModule state of checkpoint "
+                                                        "\"{}\": {}",
+                                                        path.string(), e.what()));
+  }
 }
 
 }  // namespace volt

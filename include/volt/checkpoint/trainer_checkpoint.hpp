@@ -13,6 +13,7 @@
 //   hparams       JSON: the module's hyper-parameters (its member `hp`), when it has them
 //   hparams.yaml  the same, as Lightning's hparams.yaml; both also in weights-only checkpoints,
 //                 so load_from_checkpoint can rebuild the module from either
+//   datamodule    JSON: the DataModule's state_dict(), when it has one (also in weights-only ones)
 // Loading checks the whole file before touching anything, and restores the module if a later
 // section (e.g. an optimizer of another shape) fails, so nothing is ever half-loaded.
 #include <cstddef>
@@ -77,6 +78,9 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     writer.add_json("hparams", reflect::hparams_to_json(hparams));
     writer.add_bytes("hparams.yaml", reflect::hparams_yaml(hparams));
   }
+  // The DataModule's state (normalization statistics, vocabularies), in weights-only files too:
+  // inference needs it as much as the weights.
+  if constexpr (requires { nlohmann::json(run.data.state_dict()); }) writer.add_json("datamodule", run.data.state_dict());
   if (!weights_only) {
     torch::serialize::OutputArchive optimizers;
     optimization.save(optimizers);
@@ -136,6 +140,8 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
       if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
     });
     run.metrics.load_state(reader.json("metrics"));
+    if constexpr (requires { run.data.load_state_dict(reader.json("datamodule")); })
+      if (reader.has("datamodule")) run.data.load_state_dict(reader.json("datamodule"));
     // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
     // fresh grad scaler, as Lightning does.
     if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })

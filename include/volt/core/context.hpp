@@ -3,6 +3,7 @@
 // `self.global_step`, `self.device`, `self.trainer.should_stop`, ...). One concrete class,
 // so user hooks can name it in their signatures; it only points at state the Trainer owns.
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -95,6 +96,27 @@ class Context {
   }
   void log(std::string_view name, double value, const LogOptions& opts = {}) {
     log(name, torch::tensor(value, torch::kFloat64), opts);
+  }
+  // A stateful metric (volt::metrics, or any type with compute() and reset()): computed at the
+  // end of the epoch of the hook that logs it, then reset, as Lightning logs torchmetrics objects.
+  template <class M>
+    requires requires(M& m) {
+      { m.compute() } -> std::convertible_to<torch::Tensor>;
+      m.reset();
+    }
+  void log(std::string_view name, M& metric, const LogOptions& opts = {}) {
+    if (state_->options && state_->options->barebones)
+      throw std::logic_error(fmt::format("volt: ctx.log(\"{}\") is not available with barebones=true (Lightning's "
+                                         "rule: barebones measures the loop alone); remove the call or barebones.",
+                                         name));
+    metrics_->log_metric(
+        name,
+        [&metric](bool compute) {
+          torch::Tensor value = compute ? torch::Tensor(metric.compute()) : torch::Tensor{};
+          metric.reset();
+          return value;
+        },
+        opts, state_->family, state_->hook);
   }
   template <class Map>
   void log_dict(const Map& values, const LogOptions& opts = {}) {

@@ -33,17 +33,7 @@ class MetricStore {
   // Records one logged value. `family` decides the on_step/on_epoch defaults as Lightning does.
   void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts, HookFamily family,
            std::int64_t inferred_batch_size, std::string_view hook = {}) {
-    if (family == HookFamily::predict)
-      throw std::logic_error(fmt::format(
-          "volt: ctx.log(\"{}\") was called from {}; Lightning does not allow logging during predict. "
-          "Return the value from predict_step instead.",
-          name, hook.empty() ? std::string("a predict hook") : fmt::format("`{}`", hook)));
-    if (family == HookFamily::none)
-      throw std::logic_error(fmt::format(
-          "volt: ctx.log(\"{}\") was called from {}, where Lightning does not allow logging. Log from "
-          "training_step, validation_step, test_step, or the on_train/validation/test batch and epoch hooks.",
-          name, hook.empty() ? std::string("outside the training, validation and test loops")
-                             : fmt::format("`{}`", hook)));
+    check_loggable(name, family, hook);
     if (value.numel() != 1)
       throw std::invalid_argument(fmt::format(
           "volt: ctx.log(\"{}\") got a tensor with {} elements; log a scalar (e.g. loss.mean()).", name,
@@ -77,10 +67,46 @@ class MetricStore {
     }
   }
 
+  // A stateful metric logged with ctx.log(name, metric): kept until its loop's epoch ends, then
+  // computed and reset, as Lightning does with torchmetrics objects. `compute_and_reset(true)`
+  // returns the metric's value and resets it; `compute_and_reset(false)` only resets it.
+  void log_metric(std::string_view name, std::function<torch::Tensor(bool)> compute_and_reset, const LogOptions& opts,
+                  HookFamily family, std::string_view hook = {}) {
+    if (opts.on_step.value_or(false))
+      throw std::invalid_argument(fmt::format(
+          "volt: ctx.log(\"{}\", metric) with on_step = true: a metric object is computed once per epoch. Log its "
+          "value per step with ctx.log(\"{}\", metric.compute()), or leave on_step unset.",
+          name, name));
+    if (opts.on_epoch.has_value() && !*opts.on_epoch)
+      throw std::invalid_argument(fmt::format(
+          "volt: ctx.log(\"{}\", metric) with on_epoch = false: a metric object is computed when the epoch ends; "
+          "leave on_epoch unset.",
+          name));
+    check_loggable(name, family, hook);
+    auto& entry = slot(metric_objects_, name);
+    entry.compute_and_reset = std::move(compute_and_reset);
+    entry.family = family;
+    entry.opts = opts;
+  }
+
   // Ends an epoch of the loop whose hooks have `family` (train_step and train_epoch end together):
   // turns its accumulators into `name` (or `name_epoch`) values, and returns those values.
   std::map<std::string, double> end_epoch(HookFamily family) {
     std::map<std::string, double> produced;
+    for (auto it = metric_objects_.begin(); it != metric_objects_.end();) {
+      const bool same_loop = it->second.family == family ||
+                             (family == HookFamily::train_epoch && it->second.family == HookFamily::train_step);
+      if (!same_loop) {
+        ++it;
+        continue;
+      }
+      const torch::Tensor v = it->second.compute_and_reset(true).detach().to(torch::kFloat64).reshape({});
+      callback_[it->first] = v;
+      produced.emplace(it->first, v.item<double>());
+      if (it->second.opts.logger) pending_epoch_[it->first] = v;
+      if (it->second.opts.prog_bar) progress_[it->first] = v;
+      it = metric_objects_.erase(it);
+    }
     for (auto it = epoch_.begin(); it != epoch_.end();) {
       const bool same_loop = it->second.family == family ||
                              (family == HookFamily::train_epoch && it->second.family == HookFamily::train_step);
@@ -151,8 +177,12 @@ class MetricStore {
     *this = std::move(m);
   }
 
-  // Forgets everything (used after the sanity check: Lightning discards what it logged).
-  void reset() { *this = MetricStore{}; }
+  // Forgets everything (used after the sanity check: Lightning discards what it logged, and
+  // resets the metric objects logged).
+  void reset() {
+    for (auto& [name, entry] : metric_objects_) entry.compute_and_reset(false);
+    *this = MetricStore{};
+  }
 
   // The latest value of every metric, for callbacks and schedulers (reads sync the device).
   std::map<std::string, double> callback_metrics() const { return to_doubles(callback_); }
@@ -164,6 +194,21 @@ class MetricStore {
   }
 
  private:
+  // Lightning allows logging only from the training, validation and test hooks.
+  static void check_loggable(std::string_view name, HookFamily family, std::string_view hook) {
+    if (family == HookFamily::predict)
+      throw std::logic_error(fmt::format(
+          "volt: ctx.log(\"{}\") was called from {}; Lightning does not allow logging during predict. "
+          "Return the value from predict_step instead.",
+          name, hook.empty() ? std::string("a predict hook") : fmt::format("`{}`", hook)));
+    if (family == HookFamily::none)
+      throw std::logic_error(fmt::format(
+          "volt: ctx.log(\"{}\") was called from {}, where Lightning does not allow logging. Log from "
+          "training_step, validation_step, test_step, or the on_train/validation/test batch and epoch hooks.",
+          name, hook.empty() ? std::string("outside the training, validation and test loops")
+                             : fmt::format("`{}`", hook)));
+  }
+
   using TensorMap = std::map<std::string, torch::Tensor, std::less<>>;
 
   struct Accumulator {
@@ -222,7 +267,14 @@ class MetricStore {
     return it->second;
   }
 
+  struct MetricObject {
+    std::function<torch::Tensor(bool)> compute_and_reset;
+    HookFamily family = HookFamily::none;
+    LogOptions opts{};
+  };
+
   TensorMap callback_, progress_, pending_step_, pending_epoch_;
+  std::map<std::string, MetricObject, std::less<>> metric_objects_;
   std::map<std::string, double> logged_;
   std::map<std::string, Accumulator, std::less<>> epoch_;
   std::string step_key_;

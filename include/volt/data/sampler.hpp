@@ -1,0 +1,61 @@
+#pragma once
+// Samplers: which dataset indices an epoch visits, in which order. A sampler is a value with
+//   std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const
+//   int64_t num_samples(int64_t dataset_size) const     // = indices(...).size()
+// The order is a pure function of (seed, epoch), as TensorLoader's, so every process and every
+// worker count sees the same order. A distributed sampler (each rank's share of the indices)
+// is one more type of this shape, given to DataLoader in place of the default.
+#include <concepts>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/types.h>
+
+#include <volt/data/tensor_loader.hpp>
+
+namespace volt::data {
+
+template <class S>
+concept Sampler = requires(const S& s, std::int64_t n, std::int64_t epoch) {
+  { s.indices(n, epoch) } -> std::same_as<std::vector<std::int64_t>>;
+  { s.num_samples(n) } -> std::convertible_to<std::int64_t>;
+};
+
+// The permutation of [0, n) for (seed, epoch): the one TensorLoader gathers its epoch with.
+inline torch::Tensor epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t n) {
+  at::Generator gen = at::detail::createCPUGenerator(seed_mix(seed, epoch));
+  return at::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
+}
+
+struct SequentialSampler {
+  std::vector<std::int64_t> indices(std::int64_t n, std::int64_t /*epoch*/) const {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(n));
+    std::iota(out.begin(), out.end(), std::int64_t{0});
+    return out;
+  }
+  std::int64_t num_samples(std::int64_t n) const noexcept { return n; }
+};
+
+struct RandomSampler {
+  std::uint64_t seed = 0;
+  std::vector<std::int64_t> indices(std::int64_t n, std::int64_t epoch) const {
+    const torch::Tensor perm = epoch_permutation(seed, epoch, n);
+    return {perm.data_ptr<std::int64_t>(), perm.data_ptr<std::int64_t>() + n};
+  }
+  std::int64_t num_samples(std::int64_t n) const noexcept { return n; }
+};
+
+// What DataLoaderOptions::shuffle picks (PyTorch's DataLoader does the same): sequential or
+// random, switchable, as overfit_batches needs.
+struct DefaultSampler {
+  bool shuffle = false;
+  std::uint64_t seed = 0;
+  std::vector<std::int64_t> indices(std::int64_t n, std::int64_t epoch) const {
+    return shuffle ? RandomSampler{seed}.indices(n, epoch) : SequentialSampler{}.indices(n, epoch);
+  }
+  std::int64_t num_samples(std::int64_t n) const noexcept { return n; }
+};
+
+}  // namespace volt::data
