@@ -103,6 +103,7 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
   EvalGradGuard grad_guard(run.options.inference_mode);
   const auto previous_family = run.state.family;
   run.state.family = Kind::family;
+  run.state.num_eval_batches = max_batches;
 
   run.emit(Kind::start);
   run.emit(Kind::epoch_start);
