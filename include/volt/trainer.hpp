@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <iostream>
+#include <ostream>
 #include <stdexcept>
 #include <map>
 #include <optional>
@@ -32,6 +34,7 @@
 #include <volt/loops/logging.hpp>
 #include <volt/loops/fit_loop.hpp>
 #include <volt/loops/prediction_loop.hpp>
+#include <volt/loops/results_table.hpp>
 #include <volt/loops/run.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/precision/fp32.hpp>
@@ -47,6 +50,13 @@ using loops::FitStatus;
 // trainer.fit's options beyond the module and data (Lightning's fit keyword arguments).
 struct FitOptions {
   std::optional<std::string> ckpt_path{};  // a file, "last" or "best": resume exactly from it
+};
+
+// trainer.validate / trainer.test's options (Lightning's `verbose`): whether global rank 0
+// prints the results table (loops/results_table.hpp) when the stage ends, and where.
+struct EvaluateOptions {
+  bool verbose = true;
+  std::ostream* out = &std::cout;
 };
 
 namespace diagnostic {
@@ -145,8 +155,9 @@ class Trainer {
     }
   }
 
-  // Lightning's trainer.validate / trainer.test: returns the metrics logged on epoch level.
-  std::map<std::string, double> validate(Module& module, DataModule& data) {
+  // Lightning's trainer.validate / trainer.test: returns the metrics logged on epoch level, and
+  // prints them as Lightning's results table (EvaluateOptions::verbose).
+  std::map<std::string, double> validate(Module& module, DataModule& data, EvaluateOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::val_dataloader_t>, hooks::validation_step_t>()) {
       static_assert(diagnostic::trainer_validate_needs_validation_step_and_val_dataloader<Module, DataModule>::value,
                     "volt: trainer.validate() needs a validation_step on the Module that takes the batches of the "
@@ -155,11 +166,11 @@ class Trainer {
       return {};
     } else {
       return evaluate<loops::ValidationHooks>(module, data, Stage::validate, hooks::val_dataloader,
-                                             effective_.limit_val_batches, "limit_val_batches");
+                                             effective_.limit_val_batches, "limit_val_batches", eval_options);
     }
   }
 
-  std::map<std::string, double> test(Module& module, DataModule& data) {
+  std::map<std::string, double> test(Module& module, DataModule& data, EvaluateOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::test_dataloader_t>, hooks::test_step_t>()) {
       static_assert(diagnostic::trainer_test_needs_test_step_and_test_dataloader<Module, DataModule>::value,
                     "volt: trainer.test() needs a test_step on the Module that takes the batches of the DataModule's "
@@ -168,7 +179,7 @@ class Trainer {
       return {};
     } else {
       return evaluate<loops::TestHooks>(module, data, Stage::test, hooks::test_dataloader, effective_.limit_test_batches,
-                                        "limit_test_batches");
+                                        "limit_test_batches", eval_options);
     }
   }
 
@@ -274,6 +285,7 @@ class Trainer {
     Context ctx(state_, metrics_, module);
     model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
     auto merged = merge_callbacks(callbacks_, *model_callbacks_);
+    state_.monitored_metrics = monitored_metrics(merged);
     return typename run_type<decltype(merged)>::type(module, data, strategy_, precision_, merged, effective_, state_,
                                                      metrics_);
   }
@@ -306,13 +318,17 @@ class Trainer {
 
   template <class Kind, class LoaderHook>
   std::map<std::string, double> evaluate(Module& module, DataModule& data, Stage stage, LoaderHook loader_hook,
-                                         const BatchCount& limit, const char* flag) {
+                                         const BatchCount& limit, const char* flag, const EvaluateOptions& eval_options) {
     auto run = make_run(module, data);
     loops::setup_stage(run, stage);
     auto loader = run.call_data(loader_hook);
     auto produced = loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));
     loops::finalize_loggers(run, "success");
     loops::teardown_stage(run, stage);
+    if (eval_options.verbose && eval_options.out && state_.global_rank == 0) {
+      *eval_options.out << loops::results_table(stage, produced);
+      eval_options.out->flush();
+    }
     return produced;
   }
 

@@ -69,12 +69,21 @@ void log_hyperparams(Run& run) {
 // HTML report of its curves (a file a person can open instead of reading the CSV).
 template <class Run>
 void finalize_loggers(Run& run, std::string_view status) {
+  // The report's best checkpoint: the first ModelCheckpoint-like callback that has one.
+  loggers::HtmlReportExtras extras;
+  hooks::for_each_callback(run.callbacks, [&](auto& cb) {
+    if constexpr (requires { cb.best_model_path(); cb.best_model_score(); cb.options().monitor; }) {
+      if (!extras.best_checkpoint && !cb.best_model_path().empty())
+        extras.best_checkpoint = {std::string(cb.best_model_path()), cb.options().monitor.value_or(""),
+                                  cb.best_model_score()};
+    }
+  });
   for_each_logger(run, [&](auto& logger) {
     logger.save();
     logger.finalize(status);
     if constexpr (std::is_same_v<std::remove_cvref_t<decltype(logger)>, loggers::CSVLogger>) {
       const auto csv = std::filesystem::path(logger.log_dir()) / loggers::CSVLogger::metrics_file_name;
-      if (std::filesystem::exists(csv)) loggers::write_html_report(csv, std::filesystem::path(logger.log_dir()) / "report.html");
+      if (std::filesystem::exists(csv)) loggers::write_html_report(csv, std::filesystem::path(logger.log_dir()) / "report.html", extras);
     }
   });
 }
