@@ -1,6 +1,8 @@
 #pragma once
 // volt::loggers::CSVLogger: Lightning's CSVLogger (lightning.pytorch.loggers.CSVLogger over
-// lightning.fabric's _ExperimentWriter, 2.x), writing the same files byte for byte:
+// lightning.fabric's _ExperimentWriter), writing the files Lightning 2.2 and later write, byte
+// for byte. Lightning 2.1.x writes the header keys in the order it first saw them (no sort):
+// against a 2.1 file the columns may come in another order; the rows and values are the same.
 //
 //   <save_dir>/<name>/version_<N>/metrics.csv   one row per log_metrics call, plus a `step`
 //                                               column; header = sorted union of all keys seen;
