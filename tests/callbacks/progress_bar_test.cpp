@@ -531,6 +531,12 @@ TEST_CASE("one line says why fit stopped: EarlyStopping, max_steps, max_time", "
     CHECK(last_line(out.str()).rfind("`Trainer.fit` stopped by EarlyStopping: Stopping threshold reached: val_loss = ",
                                      0) == 0);
     CHECK(ends_with(last_line(out.str()), " < 1000000000. Signaling Trainer to stop."));
+    // The metric EarlyStopping monitors comes first in the epoch's line.
+    const auto epoch_line = lines_of(out.str()).at(lines_of(out.str()).size() - 2);
+    INFO(epoch_line);
+    CHECK(epoch_line.rfind("Epoch 0: 16/16 batches", 0) == 0);
+    CHECK(epoch_line.find(", val_loss=") != std::string::npos);
+    CHECK(epoch_line.find(", val_loss=") < epoch_line.find(", train_loss="));
   }
   {
     TimedRegressor model;
