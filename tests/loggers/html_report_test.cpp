@@ -205,7 +205,7 @@ TEST_CASE("the report overlays a quantity's curves, puts learning rates on a log
   CHECK(finder.series.at("loss").size() == 41);
   CHECK(html.find("data-x-scale=\"log\"") != std::string::npos);
   CHECK(html.find("<line class=\"marker\"") != std::string::npos);
-  CHECK(html.find("suggested lr: " + volt::loggers::python_repr(*run_extras().lr_find->suggestion)) != std::string::npos);
+  CHECK(html.find("suggested lr: " + volt::reflect::python_repr(*run_extras().lr_find->suggestion)) != std::string::npos);
 
   // Single values, the best checkpoint and the hyper-parameters as tables.
   CHECK(html.find("<td class=\"key\">test_loss</td><td class=\"value\">0.3125</td>") != std::string::npos);

@@ -10,7 +10,7 @@
 #include <string>
 
 #include <volt/data/tensor_loader.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 #include <volt/volt.hpp>
 
 TEST_CASE("results_table draws Lightning's table", "[loops][results_table]") {
@@ -70,7 +70,7 @@ TEST_CASE("validate() and test() print the table of the values they return", "[l
   REQUIRE(tested.size() == 2);
   CHECK(out.str() == volt::loops::results_table(volt::Stage::test, tested));
   for (const auto& [name, value] : tested) {
-    CHECK(out.str().find(volt::loggers::python_repr(value)) != std::string::npos);
+    CHECK(out.str().find(volt::reflect::python_repr(value)) != std::string::npos);
   }
   CHECK(out.str().find("Test metric") != std::string::npos);
 

@@ -37,7 +37,7 @@
 
 #include <volt/loggers/csv.hpp>
 #include <volt/loggers/file_io.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace volt::loggers {
 
@@ -215,8 +215,8 @@ inline std::string chart(std::string_view title, const std::vector<Series>& seri
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-quantity=\"{0}\" data-scale=\"{1}\" "
       "data-x-scale=\"{2}\" data-x-domain=\"{3} {4}\" data-y-domain=\"{5} {6}\" width=\"{7}\" height=\"{8}\" "
       "viewBox=\"0 0 {7} {8}\" role=\"img\" aria-label=\"{0}\">\n<title>{0}</title>\n",
-      name, y_is_log ? "log" : "linear", x_is_log ? "log" : "linear", python_repr(xa.lo), python_repr(xa.hi),
-      python_repr(ya.lo), python_repr(ya.hi), G::width, G::height);
+      name, y_is_log ? "log" : "linear", x_is_log ? "log" : "linear", reflect::python_repr(xa.lo), reflect::python_repr(xa.hi),
+      reflect::python_repr(ya.lo), reflect::python_repr(ya.hi), G::width, G::height);
   svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"22\">{}{}</text>\n", x0, name,
                      y_is_log ? " <tspan class=\"scale\">(log scale)</tspan>" : "");
   for (double t : ya.ticks) {
@@ -238,7 +238,7 @@ inline std::string chart(std::string_view title, const std::vector<Series>& seri
   if (marker_x && (!x_is_log || *marker_x > 0))
     svg += fmt::format("<line class=\"marker\" x1=\"{0:.2f}\" y1=\"{1}\" x2=\"{0:.2f}\" y2=\"{2}\"><title>suggested: "
                        "{3}</title></line>\n",
-                       px(*marker_x), y0, y1, python_repr(*marker_x));
+                       px(*marker_x), y0, y1, reflect::python_repr(*marker_x));
   // One colour per curve, shared by a metric's `_step` and `_epoch` forms (the step form drawn
   // lighter), so train and val of one quantity stand apart and a step curve matches its epoch mean.
   std::vector<std::string> color_keys;
@@ -265,7 +265,7 @@ inline std::string chart(std::string_view title, const std::vector<Series>& seri
         svg += fmt::format("<circle class=\"point\" cx=\"{:.3f}\" cy=\"{:.3f}\" r=\"{}\" fill=\"{}\"><title>{} at {} "
                            "{}: {}</title></circle>\n",
                            px(x), py(y), s.points.size() == 1 ? 4 : 2.5, color, metric, escape(x_label),
-                           python_repr(x), python_repr(y));
+                           reflect::python_repr(x), reflect::python_repr(y));
     const double ly = y0 + 8 + 18.0 * static_cast<double>(i);
     svg += fmt::format("<g class=\"legend\" data-metric=\"{0}\"><line x1=\"{1}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\" "
                        "stroke=\"{4}\"{7} stroke-width=\"3\"/><text x=\"{5}\" y=\"{6}\">{0}</text></g>\n",
@@ -379,7 +379,7 @@ inline std::string html_report(std::string_view metrics_csv_text, std::string_vi
   for (auto& c : columns) {
     if (c.points.size() < 2) {
       singles.emplace_back(c.name, c.points.empty() ? std::string("no finite value")
-                                                    : python_repr(c.points.front().second));
+                                                    : reflect::python_repr(c.points.front().second));
       continue;
     }
     const auto q = html_metric_quantity(c.name);
@@ -389,7 +389,7 @@ inline std::string html_report(std::string_view metrics_csv_text, std::string_vi
   }
   if (extras.best_checkpoint && extras.best_checkpoint->score)
     singles.emplace_back(fmt::format("best {} (ModelCheckpoint)", extras.best_checkpoint->monitor),
-                         python_repr(*extras.best_checkpoint->score));
+                         reflect::python_repr(*extras.best_checkpoint->score));
 
   std::string body;
   if (!singles.empty()) body += "<h2>Values</h2>\n" + h::table("values", "metric", "value", singles);
@@ -397,7 +397,7 @@ inline std::string html_report(std::string_view metrics_csv_text, std::string_vi
     const auto& best = *extras.best_checkpoint;
     std::vector<std::pair<std::string, std::string>> info{{"path", best.path}};
     if (!best.monitor.empty()) info.emplace_back("monitor", best.monitor);
-    if (best.score) info.emplace_back("score", python_repr(*best.score));
+    if (best.score) info.emplace_back("score", reflect::python_repr(*best.score));
     body += "<h2>Best checkpoint</h2>\n" + h::table("checkpoint", "", "", info);
   }
   std::size_t charts = 0;
@@ -417,7 +417,7 @@ inline std::string html_report(std::string_view metrics_csv_text, std::string_vi
       if (std::isfinite(f.lrs[i]) && std::isfinite(f.losses[i])) curve.points.emplace_back(f.lrs[i], f.losses[i]);
     std::stable_sort(curve.points.begin(), curve.points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     body += "<h2>Learning-rate finder</h2>\n";
-    if (f.suggestion) body += fmt::format("<p class=\"note\">suggested lr: {}</p>\n", python_repr(*f.suggestion));
+    if (f.suggestion) body += fmt::format("<p class=\"note\">suggested lr: {}</p>\n", reflect::python_repr(*f.suggestion));
     body += "<section class=\"chart-box lr-find\">\n" +
             h::chart("lr_find", {curve}, /*log_y=*/false, /*log_x=*/true, "learning rate", f.suggestion) +
             "</section>\n";

@@ -18,14 +18,25 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/hana/define_struct.hpp>
 
-#include <volt/loggers/hparams.hpp>
+#include <volt/reflect/hparams.hpp>
 
 namespace volt {
+
+// What the Trainer tells a logger that writes a report when a run ends (write_report(summary)):
+// the best checkpoint of the run's ModelCheckpoint, if any.
+namespace loggers {
+struct RunSummary {
+  std::string best_model_path{};
+  std::string monitor{};
+  std::optional<double> best_model_score{};
+};
+}  // namespace loggers
 
 namespace loggers::detail {
 struct HParamsProbe {
@@ -40,7 +51,7 @@ concept Logger = requires(L& logger, const L& const_logger, const std::map<std::
   { logger.log_hyperparams(std::map<std::string, double>{}) } -> std::same_as<void>;
   { logger.log_hyperparams(std::map<std::string, std::int64_t>{}) } -> std::same_as<void>;
   { logger.log_hyperparams(std::map<std::string, std::string>{}) } -> std::same_as<void>;
-  { logger.log_hyperparams(loggers::HParamDict{}) } -> std::same_as<void>;
+  { logger.log_hyperparams(reflect::HParamDict{}) } -> std::same_as<void>;
   { logger.log_hyperparams(loggers::detail::HParamsProbe{}) } -> std::same_as<void>;
   { logger.save() } -> std::same_as<void>;
   { logger.finalize(status) } -> std::same_as<void>;

@@ -11,9 +11,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <volt/core/stage.hpp>
 #include <volt/hooks/call.hpp>
-#include <volt/loggers/csv_logger.hpp>
-#include <volt/loggers/html_report.hpp>
 #include <volt/loggers/logger.hpp>
 
 namespace volt::loops {
@@ -65,26 +64,23 @@ void log_hyperparams(Run& run) {
   }
 }
 
-// At the end of fit / validate / test: flush, close, and next to every metrics.csv write the
-// HTML report of its curves (a file a person can open instead of reading the CSV).
+// At the end of fit / validate / test: flush, close, and let a logger that can write a report
+// of what it logged do so (CSVLogger: the HTML report of its curves next to metrics.csv).
 template <class Run>
 void finalize_loggers(Run& run, std::string_view status) {
-  // The report's best checkpoint: the first ModelCheckpoint-like callback that has one.
-  loggers::HtmlReportExtras extras;
+  // For a report: the best checkpoint of the first ModelCheckpoint-like callback that has one.
+  loggers::RunSummary summary;
   hooks::for_each_callback(run.callbacks, [&](auto& cb) {
     if constexpr (requires { cb.best_model_path(); cb.best_model_score(); cb.options().monitor; }) {
-      if (!extras.best_checkpoint && !cb.best_model_path().empty())
-        extras.best_checkpoint = {std::string(cb.best_model_path()), cb.options().monitor.value_or(""),
-                                  cb.best_model_score()};
+      if (summary.best_model_path.empty() && !cb.best_model_path().empty())
+        summary = {std::string(cb.best_model_path()), cb.options().monitor.value_or(""), cb.best_model_score()};
     }
   });
   for_each_logger(run, [&](auto& logger) {
     logger.save();
     logger.finalize(status);
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(logger)>, loggers::CSVLogger>) {
-      const auto csv = std::filesystem::path(logger.log_dir()) / loggers::CSVLogger::metrics_file_name;
-      if (std::filesystem::exists(csv)) loggers::write_html_report(csv, std::filesystem::path(logger.log_dir()) / "report.html", extras);
-    }
+    if constexpr (requires { logger.write_report(summary); }) logger.write_report(summary);
+    else if constexpr (requires { logger.write_report(); }) logger.write_report();
   });
 }
 

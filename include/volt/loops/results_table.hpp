@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 
 #include <volt/core/stage.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace volt::detail::results {
 
@@ -64,7 +64,7 @@ inline std::string results_table(Stage stage, const std::map<std::string, double
   std::map<std::string, std::string> values;
   std::size_t width = std::max<std::size_t>({25, r::columns_of(title), r::columns_of(column)});
   for (const auto& [name, value] : metrics) {
-    const auto& text = values[name] = loggers::python_repr(value);
+    const auto& text = values[name] = reflect::python_repr(value);
     width = std::max({width, r::columns_of(name), r::columns_of(text)});
   }
   const std::string rule = r::repeat("\u2501", width + 2), thin = r::repeat("\u2500", width + 2);
