@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <iostream>
+#include <ostream>
 #include <stdexcept>
 #include <map>
 #include <optional>
@@ -33,6 +35,7 @@
 #include <volt/loops/logging.hpp>
 #include <volt/loops/fit_loop.hpp>
 #include <volt/loops/prediction_loop.hpp>
+#include <volt/loops/results_table.hpp>
 #include <volt/loops/run.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/precision/fp32.hpp>
@@ -50,9 +53,14 @@ struct FitOptions {
   std::optional<std::string> ckpt_path{};  // a file, "last" or "best": resume exactly from it
 };
 
-// trainer.validate / test / predict's options beyond the module and data.
+// trainer.validate / test / predict's options beyond the module and data (Lightning's keyword
+// arguments `ckpt_path` and `verbose`).
 struct EvalOptions {
   std::optional<std::string> ckpt_path{};  // a file, "last" or "best": evaluate those weights
+  // validate / test: whether global rank 0 prints the results table (loops/results_table.hpp)
+  // when the stage ends, and where. predict prints no table.
+  bool verbose = true;
+  std::ostream* out = &std::cout;
 };
 
 namespace diagnostic {
@@ -151,7 +159,8 @@ class Trainer {
     }
   }
 
-  // Lightning's trainer.validate / trainer.test: returns the metrics logged on epoch level.
+  // Lightning's trainer.validate / trainer.test: returns the metrics logged on epoch level, and
+  // prints them as Lightning's results table (EvalOptions::verbose).
   // ckpt_path: the weights (and DataModule state) of that checkpoint first, as Lightning's.
   std::map<std::string, double> validate(Module& module, DataModule& data, EvalOptions eval_options = {}) {
     if constexpr (!has_step_for<loader_or_void_t<DataModule, hooks::val_dataloader_t>, hooks::validation_step_t>()) {
@@ -312,6 +321,7 @@ class Trainer {
     Context ctx(state_, metrics_, module);
     model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
     auto merged = merge_callbacks(callbacks_, *model_callbacks_);
+    state_.monitored_metrics = monitored_metrics(merged);
     return typename run_type<decltype(merged)>::type(module, data, strategy_, precision_, merged, effective_, state_,
                                                      metrics_);
   }
@@ -353,6 +363,10 @@ class Trainer {
     auto produced = loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));
     loops::finalize_loggers(run, "success");
     loops::teardown_stage(run, stage);
+    if (eval_options.verbose && eval_options.out && state_.global_rank == 0) {
+      *eval_options.out << loops::results_table(stage, produced);
+      eval_options.out->flush();
+    }
     return produced;
   }
 

@@ -18,6 +18,7 @@
 #include <volt/core/datamodule.hpp>
 #include <volt/core/diagnose.hpp>
 #include <volt/core/metrics.hpp>
+#include <volt/core/mode.hpp>
 #include <volt/core/module.hpp>
 #include <volt/core/seed.hpp>
 #include <volt/core/stage.hpp>

@@ -132,7 +132,7 @@ TEST_CASE("off a terminal: a plain line every plain_interval and one with the me
         });
 }
 
-TEST_CASE("off a terminal: evaluation stages end with one line; an unknown total shows the count only",
+TEST_CASE("off a terminal: validation inside fit adds no line; stages show their totals and only their metrics",
           "[callbacks][progress_bar]") {
   Harness h;
   std::ostringstream out;
@@ -153,23 +153,26 @@ TEST_CASE("off a terminal: evaluation stages end with one line; an unknown total
   bar.on_validation_end(h.ctx);
   bar.on_train_epoch_end(h.ctx);
 
+  // test(): the loader's length is known; val_loss is fit's, not the stage's.
   h.state.stage = volt::Stage::test;
+  h.state.num_eval_batches = 3;
   bar.on_test_start(h.ctx);
   for (std::int64_t i = 0; i < 3; ++i) FakeClock::advance(100ms), bar.on_test_batch_end(h.loss, 0, i, h.ctx);
+  h.log("test_loss", 0.125, volt::HookFamily::test);
   bar.on_test_end(h.ctx);
 
   h.state.stage = volt::Stage::predict;
+  h.state.num_eval_batches = -1;
   bar.on_predict_start(h.ctx);
   for (std::int64_t i = 0; i < 3; ++i) FakeClock::advance(2s), bar.on_predict_batch_end(h.loss, 0, i, h.ctx);
   bar.on_predict_end(h.ctx);
 
   const std::string text = out.str();
   CHECK_FALSE(has_control_characters(text));
+  // No line for the sanity check or the validation pass: the epoch's line has their metrics.
   CHECK(lines_of(text) == std::vector<std::string>{
-                              "Sanity Checking: 2 batches, 4.00 it/s, elapsed 00:00",
-                              "Validation: 4 batches, 2.00 it/s, elapsed 00:02, val_loss=0.25",
                               "Epoch 0: 5 batches, 1.40 s/it, elapsed 00:07, val_loss=0.25",
-                              "Testing: 3 batches, 10.00 it/s, elapsed 00:00, val_loss=0.25",
+                              "Testing: 3/3 batches, 10.00 it/s, elapsed 00:00, test_loss=0.125",
                               "Predicting: 3 batches, 2.00 s/it, elapsed 00:06",
                           });
 }
@@ -195,11 +198,26 @@ TEST_CASE("on a terminal: tqdm frames redrawn with carriage returns, a newline a
                   "train_loss=0.312]") != std::string::npos);
   CHECK(text.find("\rEpoch 3:  50%|\u2588\u2588\u2588\u2588\u2588     | 200/400 [00:13<00:13, 14.71it/s, "
                   "train_loss=0.312]") != std::string::npos);
+  // The epoch's last frame stays open: the next epoch redraws the same line.
   CHECK(ends_with(text, "\rEpoch 3: 100%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588| 400/400 "
-                        "[00:27<00:00, 14.71it/s, train_loss=0.312, val_acc=0.891]\n"));
-  CHECK(count(text, '\n') == 1);
+                        "[00:27<00:00, 14.71it/s, train_loss=0.312, val_acc=0.891]"));
+  CHECK(count(text, '\n') == 0);
   // The initial frame, one per two batches, the last frame.
   CHECK(count(text, '\r') == 1 + 200 + 1);
+
+  h.state.current_epoch = 4;
+  out.str("");
+  bar.on_train_epoch_start(h.ctx);
+  // Over the previous epoch's longer frame, blanking the rest of it.
+  CHECK(out.str().rfind("\rEpoch 4:   0%|          | 0/400 [00:00<?, ?it/s]    ", 0) == 0);
+  CHECK(count(out.str(), '\n') == 0);
+  h.train_batches(bar, 0, 400, 68ms);
+  bar.on_train_epoch_end(h.ctx);
+  // fit's end ends the line, then says why fit stopped.
+  h.state.stop_reason = "`Trainer.fit` stopped: `max_epochs=5` reached.";
+  out.str("");
+  bar.on_train_end(h.ctx);
+  CHECK(out.str() == "\n`Trainer.fit` stopped: `max_epochs=5` reached.\n");
 }
 
 TEST_CASE("redraws are bounded by refresh_rate however many batches pass", "[callbacks][progress_bar]") {
@@ -256,7 +274,7 @@ TEST_CASE("on a terminal: the validation bar inside fit is erased and the epoch 
   out.str("");
   bar.on_train_epoch_end(h.ctx);
   CHECK(out.str() == "\rEpoch 0: 100%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588| 4/4 [00:06<00:00, "
-                     "1.50s/it, val_loss=0.25]\n");
+                     "1.50s/it, val_loss=0.25]");
 }
 
 TEST_CASE("on a terminal: the sanity check bar is erased; test, predict and validate() bars stay", "[callbacks][progress_bar]") {
@@ -276,10 +294,10 @@ TEST_CASE("on a terminal: the sanity check bar is erased; test, predict and vali
 
   out.str("");
   h.state.stage = volt::Stage::test;
-  h.log("test_loss", 0.125, volt::HookFamily::test);
   bar.on_test_start(h.ctx);
   FakeClock::advance(1s);
   bar.on_test_batch_end(h.loss, 0, 0, h.ctx);
+  h.log("test_loss", 0.125, volt::HookFamily::test);
   bar.on_test_end(h.ctx);
   CHECK(ends_with(out.str(), "\rTesting: 1it [00:01, 1.00it/s, test_loss=0.125]\n"));
 
@@ -291,14 +309,18 @@ TEST_CASE("on a terminal: the sanity check bar is erased; test, predict and vali
   bar.on_predict_end(h.ctx);
   CHECK(ends_with(out.str(), "\rPredicting: 1it [00:01, 1.00it/s]\n"));
 
-  // validate() on its own keeps its bar, with the metrics, as test() does.
+  // validate() on its own keeps its bar, with its own metrics (not test()'s), as test() does;
+  // with a known length it shows the total.
   out.str("");
   h.state.stage = volt::Stage::validate;
+  h.state.num_eval_batches = 1;
   bar.on_validation_start(h.ctx);
   FakeClock::advance(1s);
   bar.on_validation_batch_end(h.loss, 0, 0, h.ctx);
+  h.log("val_loss", 0.5, volt::HookFamily::validation);
   bar.on_validation_end(h.ctx);
-  CHECK(ends_with(out.str(), "\rValidation: 1it [00:01, 1.00it/s, test_loss=0.125]\n"));
+  CHECK(ends_with(out.str(), "\rValidation: 100%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588| 1/1 "
+                             "[00:01<00:00, 1.00it/s, val_loss=0.5]\n"));
 }
 
 TEST_CASE("only global rank 0 prints; an exception ends a half-drawn line", "[callbacks][progress_bar]") {
@@ -387,22 +409,24 @@ TEST_CASE("a Trainer fit, test and predict print plain progress lines off a term
   INFO(text);
   CHECK_FALSE(has_control_characters(text));
   const auto lines = lines_of(text);
-  // ModelSummary at on_fit_start (8 lines), then the progress lines.
-  REQUIRE(lines.size() == 8 + 1 + 2 * 3 + 2);
+  // ModelSummary at on_fit_start (8 lines), then two lines per epoch (none for the sanity check
+  // or the validation passes), why fit stopped, test and predict with their totals.
+  REQUIRE(lines.size() == 8 + 2 * 2 + 1 + 2);
   CHECK(lines[2] == "0 | fc   | Linear | 3     ");
   CHECK(lines[7] == "0.000     Total estimated model params size (MB)");
-  CHECK(lines[8] == "Sanity Checking: 2 batches, 2.00 it/s, elapsed 00:01");
   for (int epoch = 0; epoch < 2; ++epoch) {
-    const std::size_t at = 9 + 3 * static_cast<std::size_t>(epoch);
+    const std::size_t at = 8 + 2 * static_cast<std::size_t>(epoch);
     const std::string e = "Epoch " + std::to_string(epoch) + ": ";
     CHECK(lines[at].rfind(e + "10/16 batches, 1.00 it/s, elapsed 00:10, remaining 00:06, train_loss=", 0) == 0);
-    CHECK(lines[at + 1].rfind("Validation: 4 batches, 2.00 it/s, elapsed 00:02, train_loss=", 0) == 0);
+    CHECK(lines[at + 1].rfind(e + "16/16 batches, 1.12 s/it, elapsed 00:18, train_loss=", 0) == 0);
     CHECK(lines[at + 1].find(", val_loss=") != std::string::npos);
-    CHECK(lines[at + 2].rfind(e + "16/16 batches, 1.12 s/it, elapsed 00:18, train_loss=", 0) == 0);
-    CHECK(lines[at + 2].find(", val_loss=") != std::string::npos);
   }
-  CHECK(lines[15].rfind("Testing: 2 batches, 4.00 it/s, elapsed 00:00, test_loss=", 0) == 0);
-  CHECK(lines[16] == "Predicting: 2 batches, 4.00 it/s, elapsed 00:00");
+  CHECK(lines[12] == "`Trainer.fit` stopped: `max_epochs=2` reached.");
+  // test() shows test_loss only, not the train / val metrics fit left.
+  CHECK(lines[13].rfind("Testing: 2/2 batches, 4.00 it/s, elapsed 00:00, test_loss=", 0) == 0);
+  CHECK(lines[13].find("val_loss") == std::string::npos);
+  CHECK(lines[13].find("train_loss") == std::string::npos);
+  CHECK(lines[14] == "Predicting: 2/2 batches, 4.00 it/s, elapsed 00:00");
 }
 
 TEST_CASE("a Trainer fit draws tqdm bars on a terminal", "[callbacks][progress_bar]") {
@@ -422,13 +446,117 @@ TEST_CASE("a Trainer fit draws tqdm bars on a terminal", "[callbacks][progress_b
   CHECK(text.rfind("\rEpoch 0:   0%|          | 0/16 [00:00<?, ?it/s]", 0) == 0);
   CHECK(text.find("\rEpoch 0:  50%|\u2588\u2588\u2588\u2588\u2588     | 8/16 [00:08<00:08, 1.00it/s, train_loss=") !=
         std::string::npos);
-  CHECK(text.find("\rValidation: 4it [00:02, 2.00it/s]") != std::string::npos);
+  CHECK(text.find("\rValidation: 100%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588| 4/4 [00:02<00:00, "
+                  "2.00it/s]") != std::string::npos);
+  CHECK(text.find("\rEpoch 1:   0%|") != std::string::npos);
   const auto lines = lines_of(text);
-  REQUIRE(lines.size() == 2);  // one line per epoch, ended at epoch end
-  for (const auto& line : lines) {
-    const auto last_frame = line.substr(line.rfind('\r'));
-    CHECK(last_frame.find("| 16/16 [00:18<00:00, 1.12s/it, train_loss=") != std::string::npos);
-    CHECK(last_frame.find(", val_loss=") != std::string::npos);
-    CHECK(last_frame.back() == ']');
+  // One line for the whole fit, as Lightning 2.x's training bar, then why fit stopped.
+  REQUIRE(lines.size() == 2);
+  const auto last_frame = lines[0].substr(lines[0].rfind('\r'));
+  CHECK(last_frame.rfind("\rEpoch 1: 100%", 0) == 0);
+  CHECK(last_frame.find("| 16/16 [00:18<00:00, 1.12s/it, train_loss=") != std::string::npos);
+  CHECK(last_frame.find(", val_loss=") != std::string::npos);
+  CHECK(last_frame.back() == ']');
+  CHECK(lines[1] == "`Trainer.fit` stopped: `max_epochs=2` reached.");
+}
+
+TEST_CASE("metrics that do not fit the terminal are abbreviated, every name kept, monitored ones first",
+          "[callbacks][progress_bar]") {
+  using volt::detail::fit_metrics;
+  using volt::detail::order_metrics;
+  CHECK(volt::detail::abbreviate_metric_name("train_loss_epoch", 3) == "tra_los_epo");
+  CHECK(volt::detail::abbreviate_metric_name("lr-SGD", 2) == "lr");
+  const std::map<std::string, double> metrics{
+      {"train_loss_epoch", 0.5}, {"train_loss_step", 0.25}, {"val_acc", 0.875}, {"val_loss", 0.75}};
+  const auto ordered = order_metrics(metrics, {"val_loss", "not_logged"});
+  REQUIRE(ordered.size() == 4);
+  CHECK(ordered[0].first == "val_loss");
+  CHECK(ordered[1].first == "train_loss_epoch");
+
+  const std::string full = ", val_loss=0.75, train_loss_epoch=0.5, train_loss_step=0.25, val_acc=0.875";
+  CHECK(fit_metrics(ordered, 0) == full);
+  CHECK(fit_metrics(ordered, full.size()) == full);
+  // The longest part width that fits: 3 letters (64 columns) is too long, 2 fits.
+  CHECK(fit_metrics(ordered, 63) == ", va_lo=0.75, tr_lo_ep=0.5, tr_lo_st=0.25, va_ac=0.875");
+  CHECK(fit_metrics(ordered, 64) == ", val_los=0.75, tra_los_epo=0.5, tra_los_ste=0.25, val_acc=0.875");
+  CHECK(fit_metrics(ordered, 44) == ", v_l=0.75, t_l_e=0.5, t_l_s=0.25, v_a=0.875");
+  // Narrower still: the separators lose their space; what is left is the caller's to cut.
+  CHECK(fit_metrics(ordered, 42) == ",v_l=0.75,t_l_e=0.5,t_l_s=0.25,v_a=0.875");
+  // Names whose abbreviations would collide keep their previous, distinct form.
+  const std::vector<std::pair<std::string, double>> alike{{"val_loss", 1}, {"val_lr", 2}, {"epoch", 3}};
+  CHECK(fit_metrics(alike, 24) == ", va_lo=1, va_lr=2, ep=3");
+  CHECK(fit_metrics(alike, 23) == ", va_lo=1, va_lr=2, e=3");  // "v_l" twice: both keep "va_.."
+  CHECK(fit_metrics(alike, 22) == ",va_lo=1,va_lr=2,e=3");
+
+  // On a 100-column terminal the bar's line keeps every metric and the monitored one first.
+  Harness h;
+  h.state.num_training_batches = 10;
+  h.state.monitored_metrics = {"val_loss"};
+  h.log("train_loss_step", 0.25, volt::HookFamily::train_step);
+  h.log("val_acc", 0.875, volt::HookFamily::validation);
+  h.log("val_loss", 0.75, volt::HookFamily::validation);
+  std::ostringstream out;
+  Bar bar{{.out = &out, .is_terminal = true, .columns = 100}};
+  bar.on_train_epoch_start(h.ctx);
+  h.train_batches(bar, 0, 10, 1s);
+  bar.on_train_epoch_end(h.ctx);
+  const std::string frame = out.str().substr(out.str().rfind('\r') + 1);
+  INFO(frame);
+  CHECK(volt::detail::display_width(frame) <= 99);
+  CHECK(frame == "Epoch 0: 100%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588| 10/10 [00:10<00:00, "
+                 "1.00it/s, va_lo=0.75, tr_lo_st=0.25, va_ac=0.875]");
+}
+
+namespace {
+
+struct StopData : TimedData {
+  volt::data::TensorLoader val_dataloader() const { return {x, y, {.batch_size = 64}}; }
+};
+
+}  // namespace
+
+TEST_CASE("one line says why fit stopped: EarlyStopping, max_steps, max_time", "[callbacks][progress_bar]") {
+  torch::manual_seed(0);
+  StopData data;
+  const auto last_line = [](const std::string& text) { return lines_of(text).back(); };
+  {
+    TimedRegressor model;
+    std::ostringstream out;
+    volt::Trainer<TimedRegressor, StopData, volt::SingleDevice, volt::precision::FP32, Bar, volt::EarlyStopping>
+        trainer{{.logger = false, .max_epochs = 5, .num_sanity_val_steps = 0, .enable_checkpointing = false},
+                volt::SingleDevice{torch::kCPU}, volt::precision::FP32{}, Bar{{.out = &out}},
+                volt::EarlyStopping{{.monitor = "val_loss", .stopping_threshold = 1e9}}};
+    trainer.fit(model, data);
+    CHECK(trainer.current_epoch() == 1);
+    CHECK(last_line(out.str()).rfind("`Trainer.fit` stopped by EarlyStopping: Stopping threshold reached: val_loss = ",
+                                     0) == 0);
+    CHECK(ends_with(last_line(out.str()), " < 1000000000. Signaling Trainer to stop."));
+    // The metric EarlyStopping monitors comes first in the epoch's line.
+    const auto epoch_line = lines_of(out.str()).at(lines_of(out.str()).size() - 2);
+    INFO(epoch_line);
+    CHECK(epoch_line.rfind("Epoch 0: 16/16 batches", 0) == 0);
+    CHECK(epoch_line.find(", val_loss=") != std::string::npos);
+    CHECK(epoch_line.find(", val_loss=") < epoch_line.find(", train_loss="));
+  }
+  {
+    TimedRegressor model;
+    std::ostringstream out;
+    volt::Trainer<TimedRegressor, StopData, volt::SingleDevice, volt::precision::FP32, Bar> trainer{
+        {.logger = false, .max_epochs = 5, .max_steps = 20, .enable_checkpointing = false},
+        volt::SingleDevice{torch::kCPU}, volt::precision::FP32{}, Bar{{.out = &out}}};
+    trainer.fit(model, data);
+    CHECK(trainer.global_step() == 20);
+    CHECK(last_line(out.str()) == "`Trainer.fit` stopped: `max_steps=20` reached.");
+  }
+  {
+    TimedRegressor model;
+    std::ostringstream out;
+    volt::Trainer<TimedRegressor, StopData, volt::SingleDevice, volt::precision::FP32, Bar> trainer{
+        {.logger = false, .max_epochs = 5, .max_time = std::chrono::duration<double>(1e-9),
+         .enable_checkpointing = false},
+        volt::SingleDevice{torch::kCPU}, volt::precision::FP32{}, Bar{{.out = &out}}};
+    trainer.fit(model, data);
+    CHECK(trainer.global_step() == 1);
+    CHECK(last_line(out.str()).rfind("`Trainer.fit` stopped: `max_time=1e-09s` reached (elapsed ", 0) == 0);
   }
 }

@@ -143,6 +143,10 @@ TEST_CASE("the default CSV logger writes Lightning's layout and an HTML report; 
   const std::string html = read(version / "report.html");
   CHECK(html.find("<svg") != std::string::npos);
   CHECK(html.find("val_loss") != std::string::npos);
+  // The report shows the run's hyper-parameters and the default ModelCheckpoint's file.
+  CHECK(html.find("<td class=\"key\">lr</td><td class=\"value\">0.1</td>") != std::string::npos);
+  CHECK(html.find("<h2>Best checkpoint</h2>") != std::string::npos);
+  CHECK(html.find("epoch=1-step=") != std::string::npos);
 }
 
 TEST_CASE("logging where Lightning forbids it names the hook; barebones forbids it everywhere", "[logging]") {

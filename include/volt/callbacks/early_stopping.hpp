@@ -146,7 +146,7 @@ class EarlyStopping {
     const auto [should_stop, message] = evaluate(*current);
     last_message_ = message;
     if (should_stop) {
-      ctx.request_stop();
+      ctx.request_stop("`Trainer.fit` stopped by EarlyStopping: " + message);
       stopped_epoch_ = ctx.current_epoch();
     }
     if (!message.empty() && options_.verbose) print(ctx, message);

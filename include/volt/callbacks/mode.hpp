@@ -1,32 +1,17 @@
 #pragma once
-// volt::Mode: whether a monitored metric gets better by going down (min: losses) or up (max:
-// accuracies), Lightning's mode="min" / mode="max" of ModelCheckpoint and EarlyStopping.
-// Also the two things both of those callbacks do with a score: compare it (torch.lt /
-// torch.gt, strict) and write it into a JSON state, where +-inf and NaN must survive (JSON
-// numbers cannot hold them, and nlohmann::json would write them as null).
+// What ModelCheckpoint and EarlyStopping both do with a score besides comparing it (volt::Mode,
+// core/mode.hpp): write it into a JSON state, where +-inf and NaN must survive (JSON numbers
+// cannot hold them, and nlohmann::json would write them as null).
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include <volt/core/mode.hpp>
+
 namespace volt {
-
-enum class Mode { min, max };
-
-constexpr std::string_view to_string(Mode mode) noexcept { return mode == Mode::min ? "min" : "max"; }
-
-// Lightning's monitor_op: strictly better (a NaN is never better).
-constexpr bool improves(Mode mode, double candidate, double reference) noexcept {
-  return mode == Mode::min ? candidate < reference : candidate > reference;
-}
-
-// The score nothing has beaten yet: +inf for min, -inf for max.
-constexpr double worst_score(Mode mode) noexcept {
-  return mode == Mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
-}
 
 namespace callback_detail {
 

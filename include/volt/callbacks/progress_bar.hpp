@@ -2,17 +2,31 @@
 // volt::ProgressBar: Lightning's TQDMProgressBar, without Python's tqdm.
 //
 // On a terminal, one tqdm-style line per stage, redrawn in place with '\r':
-//   Epoch 3:  45%|████▌     | 180/400 [00:12<00:14, 14.71it/s, train_loss=0.312, val_acc=0.891]
-//   Validation: 12it [00:01, 10.00it/s]          (volt cannot see the evaluation loader's length)
-// The training bar of each epoch ends with a newline and stays; the validation bar inside fit
-// and the sanity-check bar are erased when they end (Lightning's leave=False) and the epoch's
-// bar comes back; the bars of validate(), test() and predict() stay.
+//   Epoch 3:  45%|████▌     | 180/400 [00:12<00:14, 14.71it/s, val_loss=0.291, train_loss=0.312]
+//   Testing:  67%|██████▋   | 2/3 [00:01<00:00, 1.50it/s]
+// As in Lightning 2.x, the training bar keeps one line for the whole fit: each epoch redraws it
+// ("Epoch 4: ...") and fit's end ends it with a newline. The validation bar inside fit and the
+// sanity-check bar take the line while they run and are erased when they end, and the epoch's
+// bar comes back; the bars of validate(), test() and predict() stay. Evaluation and predict bars
+// show a total when the loader knows its length ("3/3"), else a count ("3it").
+//
+// The metrics after the rate: the ones a ModelCheckpoint or EarlyStopping monitors first, then
+// the others by name. When they do not fit the terminal's width, the names are abbreviated
+// (each '_'-separated part cut to the same length, as long as the names stay distinct) so that
+// every metric stays visible; Lightning lets them overflow and the terminal cuts them off.
+// The evaluation bars of validate() and test() show only what that stage logged, not the
+// metrics fit left behind.
 //
 // Anywhere else (a file, a pipe, CI) '\r' frames would pile up, so it prints plain lines, with
 // no control characters: one at most every plain_interval while a stage runs, and a last one
-// when the epoch / stage ends, with the metrics:
+// when the epoch / stage ends, with the metrics (the epoch's line carries the validation
+// metrics, so validation inside fit adds no line of its own unless it runs for longer than
+// plain_interval):
 //   Epoch 3: 180/400 batches, 14.71 it/s, elapsed 00:12, remaining 00:14, train_loss=0.312
-//   Epoch 3: 400/400 batches, 14.71 it/s, elapsed 00:27, train_loss=0.298, val_acc=0.891
+//   Epoch 3: 400/400 batches, 14.71 it/s, elapsed 00:27, val_acc=0.891, train_loss=0.298
+//
+// When fit ends, one line says why (RunState::stop_reason): EarlyStopping, Timer, max_time,
+// max_steps or max_epochs, e.g. "`Trainer.fit` stopped: `max_steps=100` reached."
 //
 // Cost: on_*_batch_end stores the batch index, reads the clock and compares it with the time
 // of the next redraw; only a redraw formats text and reads ctx.progress_bar_metrics(), which
@@ -26,11 +40,15 @@
 #include <cstdint>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -51,7 +69,40 @@ struct ProgressBarOptions {
   // Off a terminal: least time between two progress lines of a running stage.
   std::chrono::seconds plain_interval{10};
   int bar_width = 10;  // characters between the bar's '|'s
+  // Terminal width in columns; 0: ask the terminal (TIOCGWINSZ). A line never passes it.
+  int columns = 0;
 };
+
+// The metrics the callbacks of a run monitor (a callback whose options() has a `monitor`, as
+// ModelCheckpoint and EarlyStopping do), in callback order, each once: the Trainer stores them
+// in RunState::monitored_metrics for the progress bar.
+template <class... Callbacks>
+std::vector<std::string> monitored_metrics(const std::tuple<Callbacks...>& callbacks) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  auto visit = [&](const auto& cb) {
+    if constexpr (requires { cb.options().monitor; }) {
+      const auto& monitor = cb.options().monitor;
+      if constexpr (std::is_convertible_v<decltype(monitor), const std::string&>) add(monitor);
+      else if (monitor) add(*monitor);
+    }
+  };
+  std::apply(
+      [&](const auto&... cb) {
+        auto one = [&](const auto& c) {
+          if constexpr (requires { c.has_value(); *c; }) {
+            if (c.has_value()) visit(*c);
+          } else {
+            visit(c);
+          }
+        };
+        (one(cb), ...);
+      },
+      callbacks);
+  return names;
+}
 
 template <class Clock = std::chrono::steady_clock>
 class BasicProgressBar {
@@ -73,22 +124,33 @@ class BasicProgressBar {
 
   void on_train_epoch_start(Context& ctx) {
     start(train_, fmt::format("Epoch {}", ctx.current_epoch()), ctx.num_training_batches(), ctx,
-          {.metrics_while_running = true, .metrics_at_end = true, .leave = true});
+          {.metrics_while_running = true, .metrics_at_end = true, .leave = true, .keep_line = true});
   }
   template <class Output, class Batch>
   void on_train_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
     tick(train_, batch_idx, ctx);
   }
   void on_train_epoch_end(Context& ctx) { finish(train_, ctx); }
+  // The training line ends with fit (Lightning closes its bar in on_train_end), then the reason.
+  void on_train_end(Context& ctx) {
+    if (!options_.out || !ctx.is_global_zero()) return;
+    end_line();
+    if (!ctx.state().stop_reason.empty()) {
+      *options_.out << ctx.state().stop_reason << '\n';
+      options_.out->flush();
+    }
+  }
 
   void on_validation_start(Context& ctx) {
     // Inside fit the epoch's bar has the metrics and comes back afterwards; validate() alone
     // keeps its bar (and its metrics) like test().
     const bool standalone = ctx.stage() == Stage::validate;
-    start(eval_, sanity_checking_ ? "Sanity Checking" : "Validation", -1, ctx,
+    start(eval_, sanity_checking_ ? "Sanity Checking" : "Validation", ctx.state().num_eval_batches, ctx,
           {.metrics_while_running = false,
-           .metrics_at_end = !sanity_checking_ && (standalone || !terminal_),
-           .leave = standalone});
+           .metrics_at_end = standalone,
+           .leave = standalone,
+           .end_line = standalone,
+           .stage_metrics_only = standalone});
   }
   template <class Output, class Batch>
   void on_validation_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
@@ -97,7 +159,8 @@ class BasicProgressBar {
   void on_validation_end(Context& ctx) { finish_eval(ctx); }
 
   void on_test_start(Context& ctx) {
-    start(eval_, "Testing", -1, ctx, {.metrics_while_running = false, .metrics_at_end = true, .leave = true});
+    start(eval_, "Testing", ctx.state().num_eval_batches, ctx,
+          {.metrics_while_running = false, .metrics_at_end = true, .leave = true, .stage_metrics_only = true});
   }
   template <class Output, class Batch>
   void on_test_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
@@ -106,7 +169,8 @@ class BasicProgressBar {
   void on_test_end(Context& ctx) { finish_eval(ctx); }
 
   void on_predict_start(Context& ctx) {
-    start(eval_, "Predicting", -1, ctx, {.metrics_while_running = false, .metrics_at_end = false, .leave = true});
+    start(eval_, "Predicting", ctx.state().num_eval_batches, ctx,
+          {.metrics_while_running = false, .metrics_at_end = false, .leave = true});
   }
   template <class Output, class Batch>
   void on_predict_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
@@ -119,11 +183,7 @@ class BasicProgressBar {
     train_.stop();
     eval_.stop();
     sanity_checking_ = false;
-    if (line_width_ > 0 && options_.out) {
-      *options_.out << '\n';
-      options_.out->flush();
-      line_width_ = 0;
-    }
+    if (options_.out) end_line();
   }
 
  private:
@@ -131,6 +191,9 @@ class BasicProgressBar {
     bool metrics_while_running = false;  // postfix metrics on every redraw (the training bar)
     bool metrics_at_end = false;         // metrics on the last frame / line
     bool leave = true;                   // terminal: keep the last frame, else erase it
+    bool keep_line = false;              // terminal: the kept frame stays open for the next epoch's
+    bool end_line = true;                // off a terminal: a last line when the stage ends
+    bool stage_metrics_only = false;     // hide metrics left from before the stage started
   };
 
   struct Bar {
@@ -160,9 +223,13 @@ class BasicProgressBar {
       bar.next = time_point::max();
       return;
     }
+    // What fit left in the progress-bar metrics, so that a stage shows only what it logs.
+    stale_.clear();
+    if (style.stage_metrics_only && style.metrics_at_end) stale_ = ctx.progress_bar_metrics();
+    monitored_ = ctx.state().monitored_metrics;
     bar.next = bar.started + interval_;
     if (terminal_) {
-      columns_ = detail::terminal_columns(options_.out);
+      columns_ = options_.columns > 0 ? options_.columns : detail::terminal_columns(options_.out);
       draw(bar, bar.started, nullptr);  // tqdm shows the empty bar at once
     }
   }
@@ -183,12 +250,10 @@ class BasicProgressBar {
     const time_point now = Clock::now();
     const Context* metrics = bar.style.metrics_at_end ? &ctx : nullptr;
     if (!terminal_) {
-      write_line(bar, now, metrics, /*last=*/true);
+      if (bar.style.end_line) write_line(bar, now, metrics, /*last=*/true);
     } else if (bar.style.leave) {
       draw(bar, now, metrics);
-      *options_.out << '\n';
-      options_.out->flush();
-      line_width_ = 0;
+      if (!bar.style.keep_line) end_line();
     } else {
       erase();
     }
@@ -225,8 +290,20 @@ class BasicProgressBar {
     return cells;
   }
 
+  // The metrics to show: monitored ones first, and for a stage bar only what the stage logged.
+  std::vector<std::pair<std::string, double>> shown_metrics(const Bar& bar, const Context& ctx) const {
+    auto all = ctx.progress_bar_metrics();
+    if (bar.style.stage_metrics_only)
+      std::erase_if(all, [&](const auto& kv) {
+        const auto it = stale_.find(kv.first);
+        return it != stale_.end() && (it->second == kv.second || (it->second != it->second && kv.second != kv.second));
+      });
+    return detail::order_metrics(all, monitored_);
+  }
+
   // tqdm's format_meter: "{label}: {pct:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]",
-  // or "{label}: {n}it [{elapsed}, {rate}{postfix}]" when the total is unknown.
+  // or "{label}: {n}it [{elapsed}, {rate}{postfix}]" when the total is unknown. The postfix gets
+  // the columns the rest leaves (the line never passes columns - 1, where a terminal would wrap).
   std::string bar_line(const Bar& bar, time_point now, const Context* metrics) const {
     const double elapsed = seconds_since(bar, now);
     const double rate = elapsed > 0 && bar.n > 0 ? static_cast<double>(bar.n) / elapsed : 0.0;
@@ -242,7 +319,11 @@ class BasicProgressBar {
     } else {
       line += fmt::format("{}it [{}, {}", bar.n, detail::format_interval(elapsed), detail::format_rate(rate));
     }
-    if (metrics) detail::append_metrics(line, metrics->progress_bar_metrics());
+    if (metrics) {
+      const std::size_t used = detail::display_width(line) + 1;  // + the closing ']'
+      const std::size_t limit = columns_ > 1 ? static_cast<std::size_t>(columns_ - 1) : 0;
+      line += detail::fit_metrics(shown_metrics(bar, *metrics), limit > used ? limit - used : (limit ? 1 : 0));
+    }
     line += ']';
     return line;
   }
@@ -267,6 +348,14 @@ class BasicProgressBar {
     line_width_ = 0;
   }
 
+  // Ends the line a kept frame is on.
+  void end_line() {
+    if (line_width_ == 0) return;
+    *options_.out << '\n';
+    options_.out->flush();
+    line_width_ = 0;
+  }
+
   // "{label}: {n}/{total} batches, {rate}, elapsed {t}[, remaining {t}]{, metrics}".
   void write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const {
     const double elapsed = seconds_since(bar, now);
@@ -279,7 +368,7 @@ class BasicProgressBar {
     line += detail::format_interval(elapsed);
     if (!last && bar.total > bar.n && rate > 0)
       line += ", remaining " + detail::format_interval(static_cast<double>(bar.total - bar.n) / rate);
-    if (metrics) detail::append_metrics(line, metrics->progress_bar_metrics());
+    if (metrics) line += detail::fit_metrics(shown_metrics(bar, *metrics), 0);
     line += '\n';
     *options_.out << line;
     options_.out->flush();
@@ -293,6 +382,8 @@ class BasicProgressBar {
   bool sanity_checking_ = false;
   std::size_t line_width_ = 0;  // columns of the frame on the terminal's current line
   int columns_ = 0;             // terminal width, 0: unknown (no truncation)
+  std::map<std::string, double> stale_{};  // progress-bar metrics when the running stage started
+  std::vector<std::string> monitored_{};
 };
 
 using ProgressBar = BasicProgressBar<>;

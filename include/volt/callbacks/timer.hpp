@@ -141,14 +141,13 @@ class Timer {
 
   void check_time_remaining(Context& ctx) {
     if (time_elapsed() < *options_.duration) return;
-    ctx.request_stop();
-    if (options_.verbose && ctx.is_global_zero()) {
-      const auto total = static_cast<std::int64_t>(time_elapsed().count());
-      const auto days = total / 86400;
-      const auto hms = fmt::format("{}:{:02d}:{:02d}", (total % 86400) / 3600, (total % 3600) / 60, total % 60);
-      std::cout << fmt::format("Time limit reached. Elapsed time is {}{}. Signaling Trainer to stop.\n",
-                               days ? fmt::format("{} day{}, ", days, days > 1 ? "s" : "") : "", hms);
-    }
+    const auto total = static_cast<std::int64_t>(time_elapsed().count());
+    const auto days = total / 86400;
+    const auto hms = fmt::format("{}:{:02d}:{:02d}", (total % 86400) / 3600, (total % 3600) / 60, total % 60);
+    const auto message = fmt::format("Time limit reached. Elapsed time is {}{}. Signaling Trainer to stop.",
+                                     days ? fmt::format("{} day{}, ", days, days > 1 ? "s" : "") : "", hms);
+    ctx.request_stop("`Trainer.fit` stopped by Timer: " + message);
+    if (options_.verbose && ctx.is_global_zero()) std::cout << message << '\n';
   }
 
   Options options_;

@@ -46,6 +46,13 @@ struct RunState {
   std::filesystem::path default_root_dir = ".";
   const TrainerOptions* options = nullptr;  // the effective options of the run
   std::int64_t num_val_batches = -1;        // validation batches per run in fit (-1: unknown, 0: none)
+  // Batches of the evaluation or predict loop now running (-1: the loader cannot tell), for the
+  // progress bar's total.
+  std::int64_t num_eval_batches = -1;
+  // Metrics a callback monitors (ModelCheckpoint, EarlyStopping): the progress bar shows them first.
+  std::vector<std::string> monitored_metrics{};
+  // Why fit ended (EarlyStopping, max_time, max_steps, max_epochs), one line for the person watching.
+  std::string stop_reason{};
   // Loop progress, saved in checkpoints: batches of the current epoch done, and whether the
   // epoch's end (epoch-end hooks) has been reached, so a resume starts at the right batch.
   std::int64_t batches_done = 0;
@@ -135,7 +142,11 @@ class Context {
 
   // Lightning's `trainer.should_stop = True`: fit ends after the current batch
   // (once min_epochs / min_steps are met).
-  void request_stop() noexcept { state_->should_stop = true; }
+  // `reason`, when given, is the line the progress bar prints when fit ends.
+  void request_stop(std::string_view reason = {}) {
+    state_->should_stop = true;
+    if (!reason.empty()) state_->stop_reason = reason;
+  }
   bool should_stop() const noexcept { return state_->should_stop; }
 
   std::map<std::string, double> callback_metrics() const { return metrics_->callback_metrics(); }

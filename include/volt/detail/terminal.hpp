@@ -3,6 +3,7 @@
 // stream is an interactive terminal (only then are carriage-return redraws safe: in a file or
 // a CI log every '\r' frame would pile up), how wide it is, and the number and time formats of
 // tqdm and Lightning, so volt's output reads like theirs.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -112,6 +115,83 @@ inline void append_metrics(std::string& line, const std::map<std::string, double
     line += '=';
     line += format_metric(value);
   }
+}
+
+// The metrics in display order: the `first` ones (those a callback monitors) in their order,
+// then the rest by name.
+inline std::vector<std::pair<std::string, double>> order_metrics(const std::map<std::string, double>& metrics,
+                                                                 const std::vector<std::string>& first) {
+  std::vector<std::pair<std::string, double>> ordered;
+  for (const auto& name : first)
+    if (const auto it = metrics.find(name); it != metrics.end()) ordered.emplace_back(*it);
+  for (const auto& kv : metrics)
+    if (std::find(first.begin(), first.end(), kv.first) == first.end()) ordered.emplace_back(kv);
+  return ordered;
+}
+
+// `name` with each '_'-separated part cut to at most `part_width` code points:
+// abbreviate_metric_name("train_loss_epoch", 3) == "tra_los_epo".
+inline std::string abbreviate_metric_name(std::string_view name, std::size_t part_width) {
+  std::string out;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = std::min(name.find('_', begin), name.size());
+    std::string part(name.substr(begin, end - begin));
+    truncate_to_width(part, part_width);
+    out += part;
+    if (end == name.size()) break;
+    out += '_';
+    begin = end + 1;
+  }
+  return out;
+}
+
+// The postfix ", name=value, ..." in at most `limit` columns (0: no limit). When the full names
+// do not fit, every name is abbreviated (abbreviate_metric_name) with the longest part width that
+// fits; a name whose abbreviation would collide with another's keeps its previous (longer) form.
+// Every metric stays in the line. If even one-letter parts do not fit, the separators lose their space and
+// the caller cuts what is left.
+inline std::string fit_metrics(const std::vector<std::pair<std::string, double>>& metrics, std::size_t limit) {
+  std::vector<std::string> values;
+  std::size_t longest_part = 0;
+  for (const auto& [name, value] : metrics) {
+    values.push_back(format_metric(value));
+    for (std::size_t begin = 0; begin <= name.size();) {
+      const std::size_t end = std::min(name.find('_', begin), name.size());
+      longest_part = std::max(longest_part, display_width(name.substr(begin, end - begin)));
+      begin = end + 1;
+    }
+  }
+  const auto render = [&](const std::vector<std::string>& names, std::string_view sep) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) out += fmt::format("{}{}={}", sep, names[i], values[i]);
+    return out;
+  };
+  std::vector<std::string> names;
+  for (const auto& kv : metrics) names.push_back(kv.first);
+  std::string out = render(names, ", ");
+  if (limit == 0 || display_width(out) <= limit) return out;
+  for (std::size_t part = longest_part; part-- > 1;) {
+    std::vector<std::string> cut;
+    for (const auto& kv : metrics) cut.push_back(abbreviate_metric_name(kv.first, part));
+    // Names that abbreviate alike keep the previous level's form (distinct), and if that still
+    // collides, their full form (full names are distinct, so this ends).
+    for (int round = 0;; ++round) {
+      std::vector<std::size_t> collided;
+      for (std::size_t i = 0; i < cut.size(); ++i)
+        for (std::size_t j = 0; j < cut.size(); ++j)
+          if (i != j && cut[i] == cut[j] && cut[i] != metrics[i].first) {
+            collided.push_back(i);
+            break;
+          }
+      if (collided.empty()) break;
+      for (std::size_t i : collided) cut[i] = round == 0 ? names[i] : metrics[i].first;
+    }
+    names = std::move(cut);
+    out = render(names, ", ");
+    if (display_width(out) <= limit) return out;
+  }
+  return render(names, ",");
 }
 
 // Inserts thousands separators into the integer part of a decimal ("1234567.5" -> "1,234,567.5"),

@@ -1,6 +1,8 @@
 #pragma once
 // volt::loggers::CSVLogger: Lightning's CSVLogger (lightning.pytorch.loggers.CSVLogger over
-// lightning.fabric's _ExperimentWriter, 2.x), writing the same files byte for byte:
+// lightning.fabric's _ExperimentWriter), writing the files Lightning 2.2 and later write, byte
+// for byte. Lightning 2.1.x writes the header keys in the order it first saw them (no sort):
+// against a 2.1 file the columns may come in another order; the rows and values are the same.
 //
 //   <save_dir>/<name>/version_<N>/metrics.csv   one row per log_metrics call, plus a `step`
 //                                               column; header = sorted union of all keys seen;
@@ -41,6 +43,7 @@
 #include <volt/reflect/hparams.hpp>
 #include <volt/reflect/hparams_yaml.hpp>
 #include <volt/loggers/html_report.hpp>
+#include <volt/loggers/logger.hpp>
 #include <volt/reflect/python_format.hpp>
 #include <volt/loggers/versioning.hpp>
 
@@ -135,10 +138,15 @@ class CSVLogger {
     if (started_) save();
   }
   // Called by the Trainer after finalize: the HTML report of metrics.csv's curves beside it (a
-  // file a person can open instead of reading the CSV). Nothing when no metrics were written.
-  void write_report() const {
+  // file a person can open instead of reading the CSV), with what the run adds (the best
+  // checkpoint; hparams.yaml is read from beside metrics.csv). Nothing when no metrics were written.
+  void write_report(const RunSummary& summary = {}) const {
     const auto csv = metrics_file_path();
-    if (std::filesystem::exists(csv)) write_html_report(csv, log_dir() / "report.html");
+    if (!std::filesystem::exists(csv)) return;
+    HtmlReportExtras extras;
+    if (!summary.best_model_path.empty())
+      extras.best_checkpoint = {summary.best_model_path, summary.monitor, summary.best_model_score};
+    write_html_report(csv, log_dir() / "report.html", extras);
   }
 
   std::filesystem::path log_dir() const { return dir_.log_dir(); }

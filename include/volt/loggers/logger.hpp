@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@
 #include <volt/reflect/hparams.hpp>
 
 namespace volt {
+
+// What the Trainer tells a logger that writes a report when a run ends (write_report(summary)):
+// the best checkpoint of the run's ModelCheckpoint, if any.
+namespace loggers {
+struct RunSummary {
+  std::string best_model_path{};
+  std::string monitor{};
+  std::optional<double> best_model_score{};
+};
+}  // namespace loggers
 
 namespace loggers::detail {
 struct HParamsProbe {

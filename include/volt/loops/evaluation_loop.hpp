@@ -120,6 +120,7 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
   const bool was_training = run.module.is_training();
   EvalGradGuard grad_guard(run.options.inference_mode);
   model_mode_hook(run, Kind::model_eval, [&] { run.module.eval(); });
+  run.state.num_eval_batches = max_batches;
 
   run.emit(Kind::start);
   run.emit(Kind::epoch_start);

@@ -55,8 +55,26 @@ bool max_steps_reached(const Run& run) {
 // max_time: like Lightning's Timer, asks the fit loop to stop (min_epochs / min_steps still apply).
 template <class Run>
 void check_max_time(Run& run) {
-  if (run.options.max_time && std::chrono::steady_clock::now() - run.fit_started >= *run.options.max_time)
-    run.state.should_stop = true;
+  if (!run.options.max_time) return;
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - run.fit_started;
+  if (elapsed < *run.options.max_time) return;
+  run.state.should_stop = true;
+  if (run.state.stop_reason.empty())
+    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_time={:g}s` reached (elapsed {:.1f}s).",
+                                        run.options.max_time->count(), elapsed.count());
+}
+
+// The line the progress bar prints when fit ends: the reason a callback or max_time gave, else
+// the limit that ended the loop (Lightning's "`Trainer.fit` stopped: `max_epochs=3` reached.").
+template <class Run>
+void record_stop_reason(Run& run, std::int64_t max_epochs) {
+  if (!run.state.stop_reason.empty()) return;
+  if (max_steps_reached(run))
+    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_steps={}` reached.", run.options.max_steps);
+  else if (max_epochs >= 0 && run.state.current_epoch >= max_epochs)
+    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_epochs={}` reached.", max_epochs);
+  else if (run.state.should_stop)
+    run.state.stop_reason = "`Trainer.fit` stopped: a hook asked it to (ctx.request_stop()).";
 }
 
 // Whether validation in fit can run on batches of type Batch: decided at compile time.
@@ -300,6 +318,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       teardown_stage(run, Stage::fit);
       return result;
     }
+    record_stop_reason(run, max_epochs);
     run.emit(hooks::on_train_end);
     run.emit(hooks::on_fit_end);
     finalize_loggers(run, "success");

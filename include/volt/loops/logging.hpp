@@ -68,10 +68,19 @@ void log_hyperparams(Run& run) {
 // of what it logged do so (CSVLogger: the HTML report of its curves next to metrics.csv).
 template <class Run>
 void finalize_loggers(Run& run, std::string_view status) {
+  // For a report: the best checkpoint of the first ModelCheckpoint-like callback that has one.
+  loggers::RunSummary summary;
+  hooks::for_each_callback(run.callbacks, [&](auto& cb) {
+    if constexpr (requires { cb.best_model_path(); cb.best_model_score(); cb.options().monitor; }) {
+      if (summary.best_model_path.empty() && !cb.best_model_path().empty())
+        summary = {std::string(cb.best_model_path()), cb.options().monitor.value_or(""), cb.best_model_score()};
+    }
+  });
   for_each_logger(run, [&](auto& logger) {
     logger.save();
     logger.finalize(status);
-    if constexpr (requires { logger.write_report(); }) logger.write_report();
+    if constexpr (requires { logger.write_report(summary); }) logger.write_report(summary);
+    else if constexpr (requires { logger.write_report(); }) logger.write_report();
   });
 }
 

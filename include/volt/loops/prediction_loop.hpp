@@ -47,6 +47,7 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
 
   EvalGradGuard grad_guard(run.options.inference_mode);
   model_mode_hook(run, hooks::on_predict_model_eval, [&] { run.module.eval(); });
+  run.state.num_eval_batches = max_batches;
   run.emit(hooks::on_predict_start);
   run.emit(hooks::on_predict_epoch_start);
   for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {

@@ -20,6 +20,7 @@ void setup_stage(Run& run, Stage stage) {
   run.state.stage = stage;
   run.state.family = HookFamily::none;
   run.state.should_stop = false;
+  run.state.stop_reason.clear();
   run.state.device = run.strategy.root_device();
   run.state.global_rank = run.strategy.global_rank();
   run.state.local_rank = run.strategy.local_rank();

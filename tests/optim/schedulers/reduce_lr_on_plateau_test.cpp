@@ -1,4 +1,5 @@
 #include <volt/optim/schedulers/reduce_lr_on_plateau.hpp>
+#include <volt/callbacks/early_stopping.hpp>
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
@@ -13,9 +14,15 @@ using volt_test::make_sgd;
 // means < 0.9 * best), patience 2, factor 0.5, cooldown 1, min_lr 0.1.
 //   metric:  10  9.5 9.5 9.5 | 8   8   8   8    | 8    8    8    8     | 8     8     8     8   | 8 ...
 //   lr:      1   1   1   .5  | .5  .5  .5  .25  | .25  .25  .25  .125  | .125  .125  .125  .1  | .1 (floor)
+TEST_CASE("ReduceLROnPlateau takes the same volt::Mode as ModelCheckpoint and EarlyStopping", "[optim]") {
+  STATIC_REQUIRE(std::is_same_v<volt::optim::Mode, volt::Mode>);
+  STATIC_REQUIRE(std::is_same_v<decltype(volt::optim::ReduceLROnPlateau::Options::mode), volt::Mode>);
+  STATIC_REQUIRE(std::is_same_v<decltype(volt::EarlyStopping::Options::mode), volt::Mode>);
+}
+
 TEST_CASE("ReduceLROnPlateau cuts the lr after patience, waits cooldown, stops at min_lr", "[optim]") {
   auto opt = make_sgd({1.0});
-  volt::optim::ReduceLROnPlateau sched{{.mode = volt::optim::Mode::min,
+  volt::optim::ReduceLROnPlateau sched{{.mode = volt::Mode::min,
                                         .factor = 0.5,
                                         .patience = 2,
                                         .threshold = 0.1,
@@ -39,7 +46,7 @@ TEST_CASE("ReduceLROnPlateau cuts the lr after patience, waits cooldown, stops a
 // mode max, threshold 0.5 abs (better means > best + 0.5), patience 0, factor 0.1.
 TEST_CASE("ReduceLROnPlateau in max mode with an absolute threshold", "[optim]") {
   auto opt = make_sgd({1.0, 2.0});
-  volt::optim::ReduceLROnPlateau sched{{.mode = volt::optim::Mode::max,
+  volt::optim::ReduceLROnPlateau sched{{.mode = volt::Mode::max,
                                         .factor = 0.1,
                                         .patience = 0,
                                         .threshold = 0.5,

@@ -4,7 +4,7 @@
 // a metric (step(double)), so its LRSchedulerConfig needs a `monitor`:
 //   volt::OptimizerConfig{.optimizer = ...,
 //                         .lr_scheduler = volt::LRSchedulerConfig{
-//                             .scheduler = volt::optim::ReduceLROnPlateau{{.mode = volt::optim::Mode::min,
+//                             .scheduler = volt::optim::ReduceLROnPlateau{{.mode = volt::Mode::min,
 //                                                                          .patience = 3}},
 //                             .monitor = "val_loss"}}
 #include <algorithm>
@@ -16,11 +16,13 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <volt/core/mode.hpp>
 #include <volt/optim/scheduler.hpp>
 
 namespace volt::optim {
 
-enum class Mode { min, max };         // whether the monitored metric should go down or up
+// The same volt::Mode as ModelCheckpoint and EarlyStopping take (volt::optim::Mode names it too).
+using volt::Mode;
 enum class ThresholdMode { rel, abs };  // improvement measured relative to the best, or absolute
 
 class ReduceLROnPlateau {
