@@ -3,7 +3,7 @@
 //
 //   volt::freeze(module)    every parameter's requires_grad off, and eval mode (LightningModule.freeze)
 //   volt::unfreeze(module)  requires_grad on, and train mode
-//   volt::BaseFinetuning<Derived>  the base behaviour, mixed in with CRTP (no virtual): Derived has
+//   volt::BaseFinetuning<Derived>  the base behaviour, mixed in with CRTP (resolved at compile time): Derived has
 //       void freeze_before_training(torch::nn::Module& module)      called in setup, before
 //                                                                   configure_optimizers
 //       void finetune_function(torch::nn::Module& module, std::int64_t epoch,
