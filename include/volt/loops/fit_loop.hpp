@@ -124,10 +124,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if (skip_rest) return false;
 
     const std::int64_t steps_before = run.state.global_step;
-    Output output = [&] {
-      [[maybe_unused]] auto timed = run.template profile_phase<RunTrainingBatch>();
-      return train_step(batch, batch_idx, is_last);
-    }();
+    auto timed_batch = run.template profile_phase<RunTrainingBatch>();
+    Output output = train_step(batch, batch_idx, is_last);
+    timed_batch.stop();
     if constexpr (!ManualOptimization<Module>) {
       if (is_last) {
         step_schedulers(run, optimization, Interval::epoch, epoch + 1, SchedulerFilter::unmonitored);

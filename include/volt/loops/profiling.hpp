@@ -64,7 +64,11 @@ class ProfileScope {
       : profiler_(profiler), action_(action), started_(std::chrono::steady_clock::now()) {}
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;
-  ~ProfileScope() {
+  ~ProfileScope() { stop(); }
+  // Ends the timing before the scope does (once).
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
     profiler_.record(action_, std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   }
 
@@ -72,8 +76,11 @@ class ProfileScope {
   Profiler& profiler_;
   const std::string& action_;
   std::chrono::steady_clock::time_point started_;
+  bool stopped_ = false;
 };
 
-struct NoProfileScope {};
+struct NoProfileScope {
+  constexpr void stop() const noexcept {}
+};
 
 }  // namespace volt::loops

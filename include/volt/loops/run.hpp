@@ -92,7 +92,10 @@ struct Run {
   template <class Hook, class... A>
   void emit_callbacks(Hook hook, A&&... args) {
     HookScope scope(state, Hook::name);
-    emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
+    if constexpr (profiling)
+      emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
+    else
+      hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   }
 
   // The hook of the callbacks that monitor metrics (Monitoring) or of the others: Lightning's
@@ -100,8 +103,15 @@ struct Run {
   template <bool Monitoring, class Hook, class... A>
   void emit_callbacks_monitoring(Hook hook, A&&... args) {
     HookScope scope(state, Hook::name);
-    emit_callbacks_where(
-        hook, [](auto& cb) { return std::bool_constant<MonitoringCallback<decltype(cb)> == Monitoring>{}; }, args...);
+    if constexpr (profiling) {
+      emit_callbacks_where(
+          hook, [](auto& cb) { return std::bool_constant<MonitoringCallback<decltype(cb)> == Monitoring>{}; },
+          args...);
+    } else {
+      hooks::for_each_callback(callbacks, [&](auto& cb) {
+        if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
+      });
+    }
   }
 
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).
@@ -141,13 +151,13 @@ struct Run {
   }
 
  private:
-  // The hook on each callback for which `select(cb)` is a std::true_type, each timed when
-  // profiling (the profiler itself is not).
+  // Profiling only: the hook on each callback for which `select(cb)` is a std::true_type, each
+  // timed (the profiler itself is not).
   template <class Hook, class Select, class... A>
   void emit_callbacks_where(Hook hook, Select select, A&... args) {
     hooks::for_each_callback(callbacks, [&](auto& cb) {
       if constexpr (decltype(select(cb))::value) {
-        if constexpr (profiling && !ProfilerCallback<decltype(cb)>) {
+        if constexpr (!ProfilerCallback<decltype(cb)>) {
           [[maybe_unused]] auto timed = profile_hook<CallbackAction, decltype(cb), Hook>();
           hooks::call(hook, cb, ctx, args...);
         } else {
