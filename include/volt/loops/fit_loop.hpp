@@ -28,7 +28,7 @@
 #include <volt/loops/logging.hpp>
 #include <volt/loops/lr_scheduler_step.hpp>
 #include <volt/loops/manual_optimization.hpp>
-#include <volt/loops/run_handle.hpp>
+#include <volt/loops/run_facade.hpp>
 #include <volt/core/step_output.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/optim/configure_optimizers.hpp>
@@ -104,7 +104,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   const std::int64_t n_batches =
       run.options.limit_train_batches.resolve(loader_size(train_loader), "limit_train_batches");
 
-  run.state.family = HookFamily::train_epoch;
   run.emit(hooks::on_train_epoch_start);
   std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
   bool last_batch_ran = false;
@@ -114,7 +113,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     if (batch_idx < skip) return true;  // a resumed fit: these ran before the checkpoint
     const Batch batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
-    run.state.family = HookFamily::train_step;
     bool skip_rest = false;
     run.emit_callbacks(hooks::on_train_batch_start, batch, batch_idx);
     using Signal = decltype(run.call(hooks::on_train_batch_start, batch, batch_idx));
@@ -141,7 +139,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
     if constexpr (!ManualOptimization<Module>)
       step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
-    run.state.family = HookFamily::train_step;
     run.state.batches_done = batch_idx + 1;
     if (preemption_signal().load() != 0) {
       run.state.preempted = true;
@@ -152,7 +149,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   });
   if (run.state.preempted) return;  // the checkpoint resumes inside this epoch: no epoch end
 
-  run.state.family = HookFamily::train_epoch;
   run.state.epoch_complete = true;
   if constexpr (collect) run.call(hooks::training_epoch_end, std::move(outputs));
   run.metrics.end_epoch(HookFamily::train_epoch);
@@ -195,8 +191,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   setup_stage(run, Stage::fit);
   if constexpr (ManualOptimization<Module>) check_manual_optimization_options(opt);
   auto optimization = optim::normalize(run.call(hooks::configure_optimizers));
-  FitHandle<Run, decltype(optimization)> fit_handle{&run, &optimization};
-  install_run_handle(fit_handle);
+  install_fit_operations(run, optimization);
   // Callbacks' on_exception (e.g. OnExceptionCheckpoint) runs here, while the optimizers the
   // checkpoint needs still exist.
   auto train = [&]() -> FitResult {
@@ -291,7 +286,6 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     }
 
     run.module.train();
-    run.state.family = HookFamily::train_epoch;  // Lightning allows epoch-level logging in on_train_start
     run.emit(hooks::on_train_start);
     const std::int64_t max_epochs = opt.resolved_max_epochs();
     while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
@@ -312,7 +306,6 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       teardown_stage(run, Stage::fit);
       return result;
     }
-    run.state.family = HookFamily::none;
     run.emit(hooks::on_train_end);
     run.emit(hooks::on_fit_end);
     finalize_loggers(run, "success");
@@ -324,7 +317,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   } catch (const std::exception& error) {
     run.state.exception_reported = true;
     run.emit(hooks::on_exception, error);
-    run.state.handle = {};
+    run.state.facade = {};
     throw;
   }
 }

@@ -3,6 +3,7 @@
 // helpers every loop uses (hook emission, batch transfer). The loops are free functions over it.
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include <volt/data/transfer.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/loops/profiling.hpp>
+#include <volt/loops/hook_family_of.hpp>
 
 namespace volt::loops {
 
@@ -38,18 +40,31 @@ struct Run {
       : module(m), data(d), strategy(s), precision(p), callbacks(cbs), options(o), state(st), metrics(me),
         ctx(st, me, m) {}
 
-  // Records which hook runs (for messages), restoring the outer one when it returns.
+  // Records which hook runs (for messages) and sets its logging context (loops/hook_family_of.hpp),
+  // restoring the outer ones when it returns: the one place the logging context is set.
   class HookScope {
    public:
-    HookScope(RunState& s, std::string_view name) noexcept : state_(s), outer_(s.hook) { s.hook = name; }
+    HookScope(RunState& s, std::string_view name, std::optional<HookFamily> family) noexcept
+        : state_(s), outer_(s.hook), outer_family_(s.family) {
+      s.hook = name;
+      if (family) s.family = *family;
+    }
     HookScope(const HookScope&) = delete;
     HookScope& operator=(const HookScope&) = delete;
-    ~HookScope() { state_.hook = outer_; }
+    ~HookScope() {
+      state_.hook = outer_;
+      state_.family = outer_family_;
+    }
 
    private:
     RunState& state_;
     std::string_view outer_;
+    HookFamily outer_family_;
   };
+  template <class Hook>
+  HookScope scope_of(Hook) noexcept {
+    return HookScope(state, Hook::name, hook_family_of<Hook>());
+  }
 
   // A profiler among the callbacks (loops/profiling.hpp): found at compile time; without one the
   // profile_* scopes below are empty structs and no name or clock code is instantiated.
@@ -78,7 +93,7 @@ struct Run {
   // Callbacks first, then the module: Lightning's order for these hooks.
   template <class Hook, class... A>
   void emit(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     if constexpr (profiling) {
       emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
       [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
@@ -91,7 +106,7 @@ struct Run {
   // The callbacks' hook alone (hooks Lightning calls on callbacks only, e.g. on_sanity_check_start).
   template <class Hook, class... A>
   void emit_callbacks(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     if constexpr (profiling)
       emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
     else
@@ -102,7 +117,7 @@ struct Run {
   // on_train_epoch_end runs the others, then the module, then the monitoring ones.
   template <bool Monitoring, class Hook, class... A>
   void emit_callbacks_monitoring(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     if constexpr (profiling) {
       emit_callbacks_where(
           hook, [](auto& cb) { return std::bool_constant<MonitoringCallback<decltype(cb)> == Monitoring>{}; },
@@ -117,7 +132,7 @@ struct Run {
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).
   template <class Hook, class... A>
   decltype(auto) call(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
     return hooks::call(hook, module, ctx, std::forward<A>(args)...);
   }
@@ -125,7 +140,7 @@ struct Run {
   // A DataModule hook (prepare_data, setup, the loaders).
   template <class Hook, class... A>
   decltype(auto) call_data(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     [[maybe_unused]] auto timed = profile_hook<DataModuleAction, Data, Hook>();
     return hooks::call(hook, data, ctx, std::forward<A>(args)...);
   }
