@@ -2,7 +2,7 @@
 // optimizer, scheduler, per-epoch print, best-epoch checkpoint and test, with the Trainer's
 // defaults on (progress bar, model summary, CSV logger, resume support). compile_cost.sh compiles
 // it beside the other two, so volt's own compile cost is told apart from what the full example
-// adds (TensorBoard, load_from_checkpoint, CLI11).
+// adds (TensorBoard, load_from_checkpoint, volt::cli).
 
 #include <torch/torch.h>
 

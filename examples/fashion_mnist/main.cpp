@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include <CLI/CLI.hpp>
 #include <boost/hana/define_struct.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <volt/cli/lightning_cli.hpp>
 #include <volt/data/fashion_mnist.hpp>
 #include <volt/volt.hpp>
 
@@ -23,8 +25,7 @@ struct HParams {
   BOOST_HANA_DEFINE_STRUCT(HParams,
                            (double, lr),
                            (std::int64_t, channels),
-                           (std::int64_t, hidden),
-                           (std::int64_t, epochs));
+                           (std::int64_t, hidden));
 };
 
 // conv(1->c) -> pool -> conv(c->2c) -> pool -> fc(hidden) -> fc(10); Adam with a per-epoch
@@ -78,76 +79,85 @@ struct FashionCNN : torch::nn::Module {
 
 }  // namespace
 
+// Options (`--help` lists them all, with defaults): `fit` (the default subcommand), `validate`,
+// `test`, `predict`; --trainer.*, --model.*, --data.*, --model_checkpoint.*, --csv_logger.*,
+// --tensorboard_logger.*, --config c.yaml, --print_config. The flags of earlier versions still
+// work: --epochs, --lr, --channels, --hidden, --batch-size, --data-dir, --seed, --root-dir,
+// --resume, --threads.
 int main(int argc, char** argv) {
-  HParams hp{.lr = 2e-3, .channels = 32, .hidden = 128, .epochs = 5};
-  volt::data::FashionMNISTOptions data_options;
-  std::uint64_t seed = 42;
-  int threads = 0;
-  std::string root_dir = "fashion_mnist_runs";
-  bool resume = false;
-  CLI::App app{"Train a small CNN on FashionMNIST with volt."};
-  app.add_option("--epochs", hp.epochs, "training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lr", hp.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--channels", hp.channels, "channels of the first conv layer")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--hidden", hp.hidden, "width of the hidden linear layer")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch-size", data_options.batch_size, "training batch size")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--data-dir", data_options.root, "folder with the FashionMNIST IDX .gz files")
-      ->capture_default_str();
-  app.add_option("--seed", seed, "seed for weights, dropout and shuffling")->capture_default_str();
-  app.add_option("--threads", threads, "intra-op threads (0: libtorch's default)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--root-dir", root_dir, "where logs, checkpoints and the HTML report go")->capture_default_str();
-  app.add_flag("--resume", resume, "continue from <root-dir>/checkpoints/last.ckpt (exactly where it stopped)");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    if (threads > 0) torch::set_num_threads(threads);
-    volt::seed_everything(seed);
-    data_options.seed = seed;
-    const auto start = std::chrono::steady_clock::now();
-
-    volt::data::FashionMNIST data{data_options};
-    FashionCNN model{hp};
-    // The best checkpoint by validation accuracy, plus last.ckpt to resume from; CSV logs (the
-    // default logger, with report.html beside metrics.csv) and TensorBoard event files.
-    using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, volt::precision::FP32,
-                                  volt::ModelCheckpoint, volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
-    Trainer trainer{{.max_epochs = hp.epochs, .default_root_dir = root_dir},
-                    volt::SingleDevice{},
-                    volt::precision::FP32{},
-                    volt::ModelCheckpoint{{.dirpath = std::filesystem::path(root_dir) / "checkpoints",
-                                           .filename = "{epoch}-{val_acc:.4f}",
-                                           .monitor = "val_acc",
-                                           .save_last = true,
-                                           .mode = volt::Mode::max}},
-                    volt::loggers::CSVLogger({.save_dir = root_dir}),
-                    volt::loggers::TensorBoardLogger({.save_dir = root_dir})};
-    const auto fitted = trainer.fit(model, data, {.ckpt_path = resume ? std::optional<std::string>("last") : std::nullopt});
-    if (fitted.status == volt::FitStatus::preempted) {
-      std::cout << "preempted; resume with --resume (checkpoint " << fitted.checkpoint << ")" << std::endl;
-      return 0;
+  // --threads N: a process setting, not part of the run's configuration.
+  std::vector<char*> args(argv, argv + argc);
+  for (auto it = args.begin() + 1; it != args.end(); ++it) {
+    const std::string_view arg(*it);
+    if (arg == "--threads" && it + 1 != args.end()) {
+      torch::set_num_threads(std::stoi(*(it + 1)));
+      it = args.erase(it, it + 2) - 1;
+    } else if (arg.starts_with("--threads=")) {
+      torch::set_num_threads(std::stoi(std::string(arg.substr(10))));
+      it = args.erase(it) - 1;
     }
-    const auto& checkpoint = std::get<volt::ModelCheckpoint>(trainer.callbacks());
-    std::cout << "best checkpoint: " << checkpoint.best_model_path() << std::endl;
-    const auto test = trainer.test(model, data);
-
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << fmt::format("wall_time_s={:.1f}", seconds) << std::endl;
-    std::cout << fmt::format("test_acc={:.4f}", test.at("test_acc")) << std::endl;
-
-    // Inference from the best checkpoint: the module is rebuilt from the hyper-parameters the
-    // checkpoint holds (FashionCNN(hp)), as Lightning's load_from_checkpoint does.
-    if (!checkpoint.best_model_path().empty()) {
-      auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
-      const auto best_test = trainer.test(*best, data);
-      std::cout << fmt::format("best_checkpoint_test_acc={:.4f}", best_test.at("test_acc")) << std::endl;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "fashion_mnist: " << e.what() << std::endl;
-    return 1;
   }
-  return 0;
+
+  // The best checkpoint by validation accuracy, plus last.ckpt to resume from (in
+  // <default_root_dir>/checkpoints); CSV logs (with report.html beside metrics.csv) and
+  // TensorBoard event files; config.yaml beside them.
+  using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, volt::precision::FP32,
+                                volt::ModelCheckpoint, volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
+  const std::string root_dir = "fashion_mnist_runs";
+  const volt::cli::LightningCLI<Trainer> cli(
+      {.seed_everything = 42,
+       .trainer = {.max_epochs = 5, .default_root_dir = root_dir},
+       .model = {.lr = 2e-3, .channels = 32, .hidden = 128},
+       .data = {},
+       .callbacks = {volt::ModelCheckpoint::Options{.filename = "{epoch}-{val_acc:.4f}",
+                                                    .monitor = "val_acc",
+                                                    .save_last = true,
+                                                    .mode = volt::Mode::max},
+                     volt::loggers::CSVLoggerOptions{.save_dir = root_dir},
+                     volt::loggers::TensorBoardLoggerOptions{.save_dir = root_dir}}},
+      {.description = "Train a small CNN on FashionMNIST with volt.",
+       .default_subcommand = volt::cli::Subcommand::fit,
+       .aliases = {{"--epochs", "--trainer.max_epochs"},
+                   {"--lr", "--model.lr"},
+                   {"--channels", "--model.channels"},
+                   {"--hidden", "--model.hidden"},
+                   {"--batch-size", "--data.batch_size"},
+                   {"--data-dir", "--data.root"},
+                   {"--seed", "--seed_everything --data.seed"},
+                   {"--root-dir", "--trainer.default_root_dir --csv_logger.save_dir --tensorboard_logger.save_dir"},
+                   {"--resume", "--ckpt_path=last"}}});
+
+  const auto start = std::chrono::steady_clock::now();
+  return cli.run(static_cast<int>(args.size()), args.data(),
+                 [&](const volt::cli::Outcome& outcome, Trainer& trainer, FashionCNN& model,
+                     volt::data::FashionMNIST& data) {
+                   if (outcome.subcommand != volt::cli::Subcommand::fit) {
+                     for (const auto& [name, value] : outcome.metrics)
+                       std::cout << fmt::format("{}={:.4f}", name, value) << std::endl;
+                     return;
+                   }
+                   if (outcome.fit.status == volt::FitStatus::preempted) {
+                     std::cout << "preempted; resume with --resume (checkpoint " << outcome.fit.checkpoint << ")"
+                               << std::endl;
+                     return;
+                   }
+                   const auto& checkpoint = std::get<volt::ModelCheckpoint>(trainer.callbacks());
+                   std::cout << "best checkpoint: " << checkpoint.best_model_path() << std::endl;
+                   const auto test = trainer.test(model, data);
+
+                   const double seconds =
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                   std::cout << fmt::format("wall_time_s={:.1f}", seconds) << std::endl;
+                   std::cout << fmt::format("test_acc={:.4f}", test.at("test_acc")) << std::endl;
+
+                   // Inference from the best checkpoint: the module is rebuilt from the
+                   // hyper-parameters the checkpoint holds (FashionCNN(hp)), as Lightning's
+                   // load_from_checkpoint does.
+                   if (!checkpoint.best_model_path().empty()) {
+                     auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
+                     const auto best_test = trainer.test(*best, data);
+                     std::cout << fmt::format("best_checkpoint_test_acc={:.4f}", best_test.at("test_acc"))
+                               << std::endl;
+                   }
+                 });
 }

@@ -220,6 +220,24 @@ class Trainer {
     return std::get<std::optional<loggers::CSVLogger>>(callbacks_);
   }
 
+  // Lightning's trainer.log_dir: the first logger's folder (the default CSVLogger's, created now
+  // and kept for the run, when the user gave none), else default_root_dir. Used by the CLI to
+  // save config.yaml before fit.
+  std::filesystem::path log_dir() {
+    engage_builtins();
+    std::optional<std::filesystem::path> dir;
+    auto visit = [&](auto& c) {
+      using C = std::remove_cvref_t<decltype(c)>;
+      if constexpr (Logger<C>) {
+        if (!dir) dir = c.log_dir();
+      } else if constexpr (std::is_same_v<C, std::optional<loggers::CSVLogger>>) {
+        if (!dir && c) dir = c->log_dir();
+      }
+    };
+    std::apply([&](auto&... c) { (visit(c), ...); }, callbacks_);
+    return dir.value_or(effective_.default_root_dir);
+  }
+
  private:
   // "last" / "best" name the ModelCheckpoint's files (Lightning's ckpt_path="last" / "best");
   // "last" falls back to <default_root_dir>/checkpoints/last.ckpt.

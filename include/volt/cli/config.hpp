@@ -1,0 +1,450 @@
+#pragma once
+// The CLI's configuration as a tree of named groups (`trainer`, `model`, `data`, one per
+// callback, ...), each a BOOST_HANA-reflected options struct: every key is known at compile
+// time, so options are listed, read from YAML / JSON files, the environment and flags, and
+// written back as YAML by walking the structs, with no table of names kept by hand.
+//
+// Precedence, as the caller applies the layers: the structs' defaults, then each --config file
+// in order, then VOLT_<GROUP>__<FIELD> environment variables, then --<group>.<field> flags.
+// An unknown key, a value of the wrong type or out of range throws cli::Error naming the key,
+// where it came from (file:line, variable, flag) and the closest valid key.
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <volt/cli/value.hpp>
+
+namespace volt::cli {
+
+namespace detail {
+// A field name as a template argument, so a diagnostic's note prints it: fixed_string<3>{"lr"}.
+template <std::size_t N>
+struct fixed_string {
+  char chars[N];
+};
+template <class HanaString>
+struct field_name;
+template <char... c>
+struct field_name<boost::hana::string<c...>> {
+  static constexpr fixed_string<sizeof...(c) + 1> value{{c..., '\0'}};
+};
+}  // namespace detail
+
+namespace diagnostic {
+// Declared here so g++'s note names the struct, the field and the field's type.
+template <class Struct, detail::fixed_string Field, class FieldType>
+struct cli_cannot_read_field {
+  static constexpr bool value = false;
+};
+}  // namespace diagnostic
+
+// One group of the configuration: `trainer`, `model`, `model_checkpoint`, ...
+template <class T>
+struct Named {
+  std::string name;
+  T& value;
+};
+
+// One option as --help lists it.
+struct OptionInfo {
+  std::string key;      // "trainer.max_epochs"
+  std::string type;     // "int | null"
+  std::string value;    // the current (default) value as YAML
+  std::string note;     // e.g. the alternatives a variant field belongs to
+};
+
+namespace detail {
+
+template <class Struct, class F>
+void for_each_field(Struct& s, F&& f) {
+  using S = std::remove_const_t<Struct>;
+  boost::hana::for_each(boost::hana::accessors<S>(), [&](auto accessor) {
+    using Name = std::remove_cvref_t<decltype(boost::hana::first(accessor))>;
+    auto& field = boost::hana::second(accessor)(s);
+    using Field = std::remove_cvref_t<decltype(field)>;
+    if constexpr (is_supported_field<Field>()) {
+      f(std::string_view(boost::hana::to<const char*>(Name{})), field);
+    } else {
+      static_assert(diagnostic::cli_cannot_read_field<S, field_name<Name>::value, Field>::value,
+                    "volt: cli: this options field's type cannot be read from the command line or a config file "
+                    "(the note names the struct, the field and its type). Use bool, an integer, a floating-point "
+                    "number, std::string, std::filesystem::path, an enum with volt::cli::enum_names, std::optional "
+                    "of those, volt::BatchCount, volt::FastDevRun, std::chrono::duration, a nested BOOST_HANA "
+                    "struct, or a std::variant of BOOST_HANA structs that each have a static cli_name.");
+    }
+  });
+}
+
+inline std::string join(const std::string& prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : fmt::format("{}.{}", prefix, name);
+}
+
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+template <class T>
+std::string_view alternative_name() {
+  return T::cli_name;
+}
+
+// "Adam" or a LightningCLI class_path such as "torch.optim.Adam": its last component.
+inline std::string_view class_name(std::string_view class_path) {
+  const auto dot = class_path.rfind('.');
+  return dot == std::string_view::npos ? class_path : class_path.substr(dot + 1);
+}
+
+template <class... A>
+std::string alternative_names(const std::variant<A...>*) {
+  std::string out;
+  ((out += fmt::format("{}{}", out.empty() ? "" : ", ", alternative_name<A>())), ...);
+  return out;
+}
+
+// Sets `v` to the alternative called `name`, keeping its values when it already holds it.
+template <class... A>
+void select_alternative(std::variant<A...>& v, std::string_view name, const std::string& key, const Source& src) {
+  bool found = false;
+  auto try_one = [&]<class Alt>(Alt*) {
+    if (found || alternative_name<Alt>() != class_name(name)) return;
+    found = true;
+    if (!std::holds_alternative<Alt>(v)) v = Alt{};
+  };
+  (try_one(static_cast<A*>(nullptr)), ...);
+  if (!found)
+    throw Error(fmt::format("volt: cli: {}: key \"{}\": \"{}\" is not one of the choices: {}.", src.where, key, name,
+                            alternative_names(&v)));
+}
+
+}  // namespace detail
+
+// The closest of `candidates` to `key`, for "did you mean" (empty when none is near).
+inline std::string closest_key(std::string_view key, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& c : candidates) {
+    const auto d = detail::edit_distance(key, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+// The whole configuration: a tuple of Named groups, walked in order.
+template <class... Groups>
+class Config {
+ public:
+  explicit Config(Named<Groups>... groups) : groups_(std::move(groups)...) {
+    std::apply([&](auto&... g) { (describe(g.name, g.value), ...); }, groups_);
+  }
+
+  const std::vector<OptionInfo>& options() const noexcept { return options_; }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& o : options_) out.push_back(o.key);
+    return out;
+  }
+  // Where each key's value came from (the latest layer that set it).
+  const std::map<std::string, std::string>& provenance() const noexcept { return provenance_; }
+
+  // ---- layers ----
+
+  // A parsed config file (YAML or JSON): a mapping of group names.
+  void apply_file(const YAML::Node& root, const std::string& file) {
+    if (root.IsNull()) return;
+    if (!root.IsMap())
+      throw Error(fmt::format("volt: cli: {}: a config file must be a mapping of keys such as trainer:, model:, "
+                              "data:; got {}.",
+                              Source::file(file, root).where, detail::shown(root)));
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      bool found = false;
+      std::apply(
+          [&](auto&... g) {
+            ((!found && g.name == name ? (found = true, apply_node(g.value, it->second, name, file), 0) : 0), ...);
+          },
+          groups_);
+      if (!found) throw unknown(name, Source::file(file, it->first));
+    }
+  }
+
+  // One value from a flag (--trainer.max_epochs 3) or an environment variable.
+  void apply_text(const std::string& key, const std::string& text, const Source& src) {
+    const auto dot = key.find('.');
+    const std::string head = key.substr(0, dot);
+    const std::string rest = dot == std::string::npos ? std::string{} : key.substr(dot + 1);
+    bool found = false;
+    std::apply(
+        [&](auto&... g) {
+          ((!found && g.name == head ? (found = true, apply_path(g.value, rest, head, key, text, src), 0) : 0), ...);
+        },
+        groups_);
+    if (!found) throw unknown(key, src);
+  }
+
+  // LightningCLI's default_env: VOLT_TRAINER__MAX_EPOCHS=3 is --trainer.max_epochs 3. A variable
+  // that starts like a group (VOLT_TRAINER__...) but names no option is an error.
+  void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix) {
+    std::map<std::string, std::string> names;  // variable -> key
+    for (const auto& o : options_) names.emplace(env_name(prefix, o.key), o.key);
+    for (const auto& o : options_)
+      if (const auto it = env.find(env_name(prefix, o.key)); it != env.end())
+        apply_text(o.key, it->second, {fmt::format("environment variable {}", it->first)});
+    std::vector<std::string> known;
+    for (const auto& [name, key] : names) known.push_back(name);
+    std::apply(
+        [&](auto&... g) {
+          (
+              [&] {
+                const std::string group_prefix = env_name(prefix, g.name) + "__";
+                for (const auto& [var, value] : env)
+                  if (var.rfind(group_prefix, 0) == 0 && !names.contains(var))
+                    throw Error(fmt::format(
+                        "volt: cli: environment variable {} names no option; the closest valid one is {}.", var,
+                        closest_key(var, known)));
+              }(),
+              ...);
+        },
+        groups_);
+  }
+
+  static std::string env_name(const std::string& prefix, const std::string& key) {
+    std::string out = prefix + "_";
+    for (const char c : key) {
+      if (c == '.') out += "__";
+      else out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+  }
+
+  // ---- output ----
+
+  // The configuration as YAML, in LightningCLI's layout: groups in order, fields in declaration
+  // order, two-space indentation, PyYAML's scalars.
+  std::string yaml() const {
+    std::string out;
+    std::apply([&](const auto&... g) { (emit(out, 0, g.name, g.value), ...); }, groups_);
+    return out;
+  }
+
+ private:
+  Error unknown(const std::string& key, const Source& src) const {
+    // Candidates at the key's depth: "trainr" is near "trainer", not near "trainer.logger".
+    const auto depth = std::count(key.begin(), key.end(), '.');
+    std::vector<std::string> candidates;
+    for (const auto& o : options_) {
+      std::size_t end = 0;
+      for (auto d = depth; end != std::string::npos && d >= 0; --d) end = o.key.find('.', end == 0 ? 0 : end + 1);
+      std::string k = o.key.substr(0, end);
+      if (std::find(candidates.begin(), candidates.end(), k) == candidates.end()) candidates.push_back(std::move(k));
+    }
+    const auto near = closest_key(key, candidates);
+    return Error(fmt::format("volt: cli: {}: unknown key \"{}\"; the closest valid key is \"{}\" (--help lists all).",
+                             src.where, key, near));
+  }
+
+  template <class T>
+  void describe(const std::string& key, const T& v) {
+    if constexpr (detail::HanaStruct<T>) {
+      detail::for_each_field(v, [&](std::string_view name, const auto& field) { describe(detail::join(key, name), field); });
+    } else if constexpr (detail::is_variant<T>::value) {
+      options_.push_back({key, detail::alternative_names(&v), std::string(std::visit(
+                                                                   [](const auto& a) {
+                                                                     return detail::alternative_name<
+                                                                         std::remove_cvref_t<decltype(a)>>();
+                                                                   },
+                                                                   v)),
+                          "the choice"});
+      describe_alternatives(key, v);
+    } else {
+      options_.push_back({key, type_name<T>(), scalar_text(v), ""});
+    }
+  }
+
+  template <class... A>
+  void describe_alternatives(const std::string& key, const std::variant<A...>& v) {
+    auto one = [&]<class Alt>(Alt*) {
+      const Alt shown_value = std::holds_alternative<Alt>(v) ? std::get<Alt>(v) : Alt{};
+      detail::for_each_field(shown_value, [&](std::string_view name, const auto& field) {
+        const std::string field_key = detail::join(key, name);
+        const auto it = std::find_if(options_.begin(), options_.end(), [&](const OptionInfo& o) { return o.key == field_key; });
+        if (it != options_.end()) {
+          it->note += fmt::format(", {}", detail::alternative_name<Alt>());
+          if (std::holds_alternative<Alt>(v)) it->value = scalar_text(field);
+        } else {
+          using F = std::remove_cvref_t<decltype(field)>;
+          options_.push_back({field_key, type_name<F>(), scalar_text(field), fmt::format("of {}", detail::alternative_name<Alt>())});
+        }
+      });
+    };
+    (one(static_cast<A*>(nullptr)), ...);
+  }
+
+  template <class T>
+  void apply_node(T& v, const YAML::Node& n, const std::string& key, const std::string& file) {
+    if constexpr (detail::HanaStruct<T>) {
+      if (n.IsNull()) return;
+      if (!n.IsMap()) throw detail::wrong_type(key, Source::file(file, n), n, "a mapping of its options");
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const std::string name = it->first.Scalar();
+        bool found = false;
+        detail::for_each_field(v, [&](std::string_view field_name, auto& field) {
+          if (found || field_name != name) return;
+          found = true;
+          apply_node(field, it->second, detail::join(key, name), file);
+        });
+        if (!found) throw unknown(detail::join(key, name), Source::file(file, it->first));
+      }
+    } else if constexpr (detail::is_variant<T>::value) {
+      // "Adam", or LightningCLI's {class_path: torch.optim.Adam, init_args: {lr: 0.001}}.
+      if (n.IsScalar()) {
+        detail::select_alternative(v, n.Scalar(), key, Source::file(file, n));
+        record(key, Source::file(file, n));
+        return;
+      }
+      if (!n.IsMap()) throw detail::wrong_type(key, Source::file(file, n), n, "a class name or class_path / init_args");
+      const YAML::Node class_path = n["class_path"];
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const std::string name = it->first.Scalar();
+        if (name != "class_path" && name != "init_args") {
+          const std::vector<std::string> valid{detail::join(key, "class_path"), detail::join(key, "init_args")};
+          throw Error(fmt::format("volt: cli: {}: unknown key \"{}\"; the closest valid key is \"{}\".",
+                                  Source::file(file, it->first).where, detail::join(key, name),
+                                  closest_key(detail::join(key, name), valid)));
+        }
+      }
+      if (class_path) {
+        detail::select_alternative(v, class_path.Scalar(), key, Source::file(file, class_path));
+        record(key, Source::file(file, class_path));
+      }
+      if (const YAML::Node init_args = n["init_args"])
+        std::visit([&](auto& alt) { apply_node(alt, init_args, key, file); }, v);
+    } else {
+      read_scalar(n, v, key, Source::file(file, n));
+      record(key, Source::file(file, n));
+    }
+  }
+
+  template <class T>
+  void apply_path(T& v, std::string_view rest, const std::string& prefix, const std::string& key,
+                  const std::string& text, const Source& src) {
+    if (rest.empty()) {
+      YAML::Node node;
+      if constexpr (detail::takes_raw_text<T>()) {
+        node = text == "null" ? YAML::Node() : YAML::Node(text);
+      } else {
+        try {
+          node = YAML::Load(text);
+        } catch (const YAML::Exception& e) {
+          throw Error(fmt::format("volt: cli: {}: key \"{}\": \"{}\" is not a valid value: {}.", src.where, key, text,
+                                  e.msg));
+        }
+      }
+      if constexpr (detail::HanaStruct<T> || detail::is_variant<T>::value) {
+        if constexpr (detail::is_variant<T>::value) {
+          if (node.IsScalar()) {
+            detail::select_alternative(v, node.Scalar(), key, src);
+            record(key, src);
+            return;
+          }
+        }
+        apply_node(v, node, key, src.where);
+      } else {
+        read_scalar(node, v, key, src);
+        record(key, src);
+      }
+      return;
+    }
+    const auto dot = rest.find('.');
+    const std::string_view head = rest.substr(0, dot);
+    const std::string_view tail = dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+    const std::string here = detail::join(prefix, head);
+    if constexpr (detail::HanaStruct<T>) {
+      bool found = false;
+      detail::for_each_field(v, [&](std::string_view name, auto& field) {
+        if (found || name != head) return;
+        found = true;
+        apply_path(field, tail, here, key, text, src);
+      });
+      if (!found) throw unknown(key, src);
+    } else if constexpr (detail::is_variant<T>::value) {
+      bool found = false;
+      std::visit(
+          [&](auto& alt) {
+            detail::for_each_field(alt, [&](std::string_view name, auto& field) {
+              if (found || name != head) return;
+              found = true;
+              apply_path(field, tail, here, key, text, src);
+            });
+          },
+          v);
+      if (!found) {
+        const auto chosen = std::visit([](const auto& a) { return detail::alternative_name<std::remove_cvref_t<decltype(a)>>(); }, v);
+        if (std::any_of(options_.begin(), options_.end(), [&](const OptionInfo& o) { return o.key == key; }))
+          throw Error(fmt::format("volt: cli: {}: key \"{}\" is not an option of {}, the chosen {} (choose another "
+                                  "with --{} <name>; the choices: {}).",
+                                  src.where, key, chosen, prefix, prefix, detail::alternative_names(&v)));
+        throw unknown(key, src);
+      }
+    } else {
+      throw unknown(key, src);
+    }
+  }
+
+  void record(const std::string& key, const Source& src) { provenance_[key] = src.where; }
+
+  template <class T>
+  static void emit(std::string& out, int indent, std::string_view name, const T& v) {
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    if constexpr (detail::HanaStruct<T>) {
+      std::string body;
+      detail::for_each_field(v, [&](std::string_view field_name, const auto& field) { emit(body, indent + 2, field_name, field); });
+      out += body.empty() ? fmt::format("{}{}: {{}}\n", pad, name) : fmt::format("{}{}:\n{}", pad, name, body);
+    } else if constexpr (detail::is_variant<T>::value) {
+      out += fmt::format("{}{}:\n", pad, name);
+      std::visit(
+          [&](const auto& alt) {
+            out += fmt::format("{}  class_path: {}\n", pad, detail::alternative_name<std::remove_cvref_t<decltype(alt)>>());
+            emit(out, indent + 2, "init_args", alt);
+          },
+          v);
+    } else {
+      out += fmt::format("{}{}: {}\n", pad, name, scalar_text(v));
+    }
+  }
+
+  std::tuple<Named<Groups>...> groups_;
+  std::vector<OptionInfo> options_;
+  std::map<std::string, std::string> provenance_;
+};
+
+}  // namespace volt::cli
