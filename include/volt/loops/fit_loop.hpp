@@ -23,6 +23,7 @@
 #include <volt/checkpoint/trainer_checkpoint.hpp>
 #include <volt/loops/evaluation_loop.hpp>
 #include <volt/loops/preemption.hpp>
+#include <volt/loops/profiling.hpp>
 #include <volt/loops/fit_summary.hpp>
 #include <volt/loops/logging.hpp>
 #include <volt/loops/lr_scheduler_step.hpp>
@@ -139,7 +140,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if (skip_rest) return false;
 
     const std::int64_t steps_before = run.state.global_step;
+    auto timed_batch = run.template profile_phase<RunTrainingBatch>();
     Output output = train_step(batch, batch_idx, is_last);
+    timed_batch.stop();
     if constexpr (!ManualOptimization<Module>) {
       if (is_last) {
         step_schedulers(run, optimization, Interval::epoch, epoch + 1, SchedulerFilter::unmonitored);
@@ -306,7 +309,10 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
            !(run.state.should_stop && may_stop_early(run))) {
       plan.this_epoch = validates && val_batches != 0 && (run.state.current_epoch + 1) % opt.check_val_every_n_epoch == 0;
-      training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
+      {
+        [[maybe_unused]] auto timed = run.template profile_phase<RunTrainingEpoch>();
+        training_epoch(run, *train_loader, val_loader ? &*val_loader : nullptr, optimization, plan);
+      }
       if (run.state.preempted) break;
       ++run.state.current_epoch;
     }

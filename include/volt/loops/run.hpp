@@ -2,8 +2,10 @@
 // What one Trainer entry point works with: references to the parts the Trainer owns, and the
 // helpers every loop uses (hook emission, batch transfer). The loops are free functions over it.
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -15,6 +17,7 @@
 #include <volt/core/trainer_options.hpp>
 #include <volt/data/transfer.hpp>
 #include <volt/hooks/call.hpp>
+#include <volt/loops/profiling.hpp>
 #include <volt/loops/hook_family_of.hpp>
 
 namespace volt::loops {
@@ -63,18 +66,51 @@ struct Run {
     return HookScope(state, Hook::name, hook_family_of<Hook>());
   }
 
+  // A profiler among the callbacks (loops/profiling.hpp): found at compile time; without one the
+  // profile_* scopes below are empty structs and no name or clock code is instantiated.
+  static constexpr std::size_t profiler_slot = profiler_index<Callbacks...>();
+  static constexpr bool profiling = profiler_slot < sizeof...(Callbacks);
+
+  // Times the hook `Hook` of a `T` (Kind: module, callback or DataModule) while it is alive.
+  template <class Kind, class T, class Hook>
+  auto profile_hook() {
+    if constexpr (profiling)
+      return ProfileScope(std::get<profiler_slot>(callbacks), action_name<Kind, std::remove_cvref_t<T>, Hook>());
+    else
+      return NoProfileScope{};
+  }
+  // Times a loop phase (Phase::name, e.g. "run_training_batch") while it is alive.
+  template <class Phase>
+  auto profile_phase() {
+    if constexpr (profiling) {
+      static const std::string name(Phase::name);
+      return ProfileScope(std::get<profiler_slot>(callbacks), name);
+    } else {
+      return NoProfileScope{};
+    }
+  }
+
   // Callbacks first, then the module: Lightning's order for these hooks.
   template <class Hook, class... A>
   void emit(Hook hook, A&&... args) {
     auto scope = scope_of(hook);
-    hooks::call_callbacks_then_module(hook, callbacks, module, ctx, std::forward<A>(args)...);
+    if constexpr (profiling) {
+      emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
+      [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
+      hooks::call(hook, module, ctx, std::forward<A>(args)...);
+    } else {
+      hooks::call_callbacks_then_module(hook, callbacks, module, ctx, std::forward<A>(args)...);
+    }
   }
 
   // The callbacks' hook alone (hooks Lightning calls on callbacks only, e.g. on_sanity_check_start).
   template <class Hook, class... A>
   void emit_callbacks(Hook hook, A&&... args) {
     auto scope = scope_of(hook);
-    hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
+    if constexpr (profiling)
+      emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
+    else
+      hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   }
 
   // The hook of the callbacks that monitor metrics (Monitoring) or of the others: Lightning's
@@ -82,15 +118,22 @@ struct Run {
   template <bool Monitoring, class Hook, class... A>
   void emit_callbacks_monitoring(Hook hook, A&&... args) {
     auto scope = scope_of(hook);
-    hooks::for_each_callback(callbacks, [&](auto& cb) {
-      if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
-    });
+    if constexpr (profiling) {
+      emit_callbacks_where(
+          hook, [](auto& cb) { return std::bool_constant<MonitoringCallback<decltype(cb)> == Monitoring>{}; },
+          args...);
+    } else {
+      hooks::for_each_callback(callbacks, [&](auto& cb) {
+        if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
+      });
+    }
   }
 
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).
   template <class Hook, class... A>
   decltype(auto) call(Hook hook, A&&... args) {
     auto scope = scope_of(hook);
+    [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
     return hooks::call(hook, module, ctx, std::forward<A>(args)...);
   }
 
@@ -98,6 +141,7 @@ struct Run {
   template <class Hook, class... A>
   decltype(auto) call_data(Hook hook, A&&... args) {
     auto scope = scope_of(hook);
+    [[maybe_unused]] auto timed = profile_hook<DataModuleAction, Data, Hook>();
     return hooks::call(hook, data, ctx, std::forward<A>(args)...);
   }
 
@@ -122,6 +166,22 @@ struct Run {
   }
 
  private:
+  // Profiling only: the hook on each callback for which `select(cb)` is a std::true_type, each
+  // timed (the profiler itself is not).
+  template <class Hook, class Select, class... A>
+  void emit_callbacks_where(Hook hook, Select select, A&... args) {
+    hooks::for_each_callback(callbacks, [&](auto& cb) {
+      if constexpr (decltype(select(cb))::value) {
+        if constexpr (!ProfilerCallback<decltype(cb)>) {
+          [[maybe_unused]] auto timed = profile_hook<CallbackAction, decltype(cb), Hook>();
+          hooks::call(hook, cb, ctx, args...);
+        } else {
+          hooks::call(hook, cb, ctx, args...);
+        }
+      }
+    });
+  }
+
   // A batch hook that returns the (possibly changed) batch; a void hook leaves it as it is.
   template <class Hook, class B>
   B batch_hook(Hook hook, B&& batch) {
