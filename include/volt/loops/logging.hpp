@@ -70,7 +70,9 @@ void log_hyperparams(Run& run) {
 template <class Run>
 void finalize_loggers(Run& run, std::string_view status) {
   for_each_logger(run, [&](auto& logger) {
-    logger.save();
+    // Lightning's trainer calls only finalize("failed") after an error: a logger that has not
+    // written yet creates no folder for a run that never trained.
+    if (status != "failed") logger.save();
     logger.finalize(status);
     if constexpr (std::is_same_v<std::remove_cvref_t<decltype(logger)>, loggers::CSVLogger>) {
       const auto csv = std::filesystem::path(logger.log_dir()) / loggers::CSVLogger::metrics_file_name;
