@@ -1,7 +1,8 @@
 #pragma once
 // A Trainer checkpoint: everything a fit needs to continue exactly where it stopped.
 // Sections (checkpoint_file.hpp's container, written atomically):
-//   meta        JSON: volt version, epoch, global step, batches done in the epoch, epoch complete
+//   meta        JSON: volt version, epoch, global step, batches done in the epoch, batches done
+//               when its latest validation started, epoch complete
 //   state_dict  the module's parameters and buffers
 //   optimizers  every optimizer's and scheduler's state (torch archive)
 //   callbacks   JSON: each stateful callback's state_dict(), by state_key()
