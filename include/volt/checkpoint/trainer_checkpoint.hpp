@@ -254,12 +254,13 @@ inline std::string archive_bytes(torch::serialize::OutputArchive& archive) {
 }
 
 // Everything a resume overwrites, copied, so that a load that fails half way can put it back.
+// Not the callbacks: their state_dict() is a hook a user sees (Lightning calls it when saving
+// only), so they are loaded last, after everything that can fail.
 template <class Run, class Optimization>
 struct RunSnapshot {
   std::vector<torch::Tensor> module_state;
   std::vector<torch::Tensor> grads;
   std::string optimization;
-  std::vector<nlohmann::json> callbacks;
   nlohmann::json metrics;
   nlohmann::json precision;
   NamedTensors rng;
@@ -270,7 +271,6 @@ struct RunSnapshot {
     torch::serialize::OutputArchive archive;
     optimization_.save(archive);
     optimization = archive_bytes(archive);
-    for_each_stateful_callback(run, [&](auto& cb, const std::string&) { callbacks.push_back(cb.state_dict()); });
     metrics = run.metrics.state();
     if constexpr (requires { run.precision.state_dict(); }) precision = run.precision.state_dict();
     rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
@@ -293,10 +293,6 @@ struct RunSnapshot {
       torch::serialize::InputArchive archive;
       archive.load_from(optimization.data(), optimization.size());
       optimization_.load(archive);
-      std::size_t c = 0;
-      for_each_stateful_callback(run, [&](auto& cb, const std::string&) {
-        if (c < callbacks.size()) cb.load_state_dict(callbacks[c++]);
-      });
       run.metrics.load_state(metrics);
       if constexpr (requires { run.precision.load_state_dict(precision); }) run.precision.load_state_dict(precision);
       for (const auto& [name, state] : rng) {
@@ -315,9 +311,10 @@ struct RunSnapshot {
 // first problem. Everything that can be checked without touching the run is checked first
 // (every section's CRC and format, the loop counters, the module's tensors' names, shapes and
 // dtypes, gradients, generator states); what can only be checked by loading (optimizer and
-// scheduler state, callbacks', metrics' and the precision policy's state) is loaded after a copy
-// of the run's state was taken, and a failure puts that copy back: module, gradients,
-// optimizers, schedulers, callbacks, metrics, precision and generators are then as they were.
+// scheduler state, the precision policy's and callbacks' state) is loaded after a copy of the
+// run's state was taken, and a failure puts that copy back: module, gradients, optimizers,
+// schedulers, metrics, precision and generators are then as they were. Callbacks load last, so
+// only an exception from a callback's own load_state_dict can leave callbacks partly loaded.
 template <class Run, class Optimization>
 ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path) {
   const CheckpointReader reader = CheckpointReader::open(path);  // validates every section's bounds and CRC
@@ -362,9 +359,6 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
     run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
     optimization.load(optimizers);
     optimization.for_each_optimizer([](auto& opt, std::size_t i) { detail::check_optimizer_state(opt, i); });
-    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
-      if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
-    });
     // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
     // fresh grad scaler, as Lightning does.
     if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })
@@ -385,6 +379,10 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
         gen.set_state(state);
       }
     }
+    // Last: a callback whose load_state_dict throws leaves the callbacks before it loaded.
+    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
+      if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
+    });
   } catch (const CheckpointError&) {
     snapshot.restore(run, optimization);
     throw;
