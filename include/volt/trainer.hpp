@@ -170,7 +170,7 @@ class Trainer {
         // Lightning's on_exception: callbacks (e.g. OnExceptionCheckpoint) see the error first
         // (fit_loop reports errors from training itself; this covers set-up).
         if (!std::exchange(run.state.exception_reported, false)) run.emit(hooks::on_exception, error);
-        run.state.handle = {};
+        run.state.facade = {};
         loops::finalize_loggers(run, "failed");
         throw;
       }

@@ -61,20 +61,17 @@ struct Harness {
   std::vector<SavedCheckpoint> saved;
   // What ctx.optimizers() returns, and the optimizers ctx.learning_rates() names, in its order
   // (several param groups: "<name>/pg1", "<name>/pg2", ...).
-  std::vector<torch::optim::Optimizer*> optimizers;
+  std::vector<torch::optim::Optimizer*>& optimizers = state.facade.optimizers;
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> lr_names;
 
   Harness() {
-    state.handle.self = this;
-    state.handle.save_checkpoint = [](void* self, const std::filesystem::path& path, bool weights_only) {
-      auto* h = static_cast<Harness*>(self);
-      h->saved.push_back({path, weights_only, h->state.global_step});
-      std::ofstream(path) << "checkpoint at step " << h->state.global_step << '\n';
+    state.facade.save_checkpoint = [this](const std::filesystem::path& path, bool weights_only) {
+      saved.push_back({path, weights_only, state.global_step});
+      std::ofstream(path) << "checkpoint at step " << state.global_step << '\n';
     };
-    state.handle.optimizers = [](void* self) { return static_cast<Harness*>(self)->optimizers; };
-    state.handle.learning_rates = [](void* self) {
+    state.facade.learning_rates = [this] {
       std::vector<std::pair<std::string, double>> out;
-      for (const auto& [name, opt] : static_cast<Harness*>(self)->lr_names) {
+      for (const auto& [name, opt] : lr_names) {
         const auto& groups = opt->param_groups();
         for (std::size_t g = 0; g < groups.size(); ++g)
           out.emplace_back(groups.size() > 1 ? fmt::format("{}/pg{}", name, g + 1) : name, groups[g].options().get_lr());

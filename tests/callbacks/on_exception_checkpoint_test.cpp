@@ -54,11 +54,11 @@ TEST_CASE("OnExceptionCheckpoint never replaces the original exception", "[callb
   Harness h;
   OnExceptionCheckpoint cb{{.dirpath = tmp.path()}};
   SECTION("before fit installed save_checkpoint") {
-    h.state.handle = {};
+    h.state.facade = {};
     CHECK_NOTHROW(h.emit(volt::hooks::on_exception, cb, std::runtime_error("early")));
   }
   SECTION("when the save itself fails") {
-    h.state.handle.save_checkpoint = [](void*, const std::filesystem::path&, bool) {
+    h.state.facade.save_checkpoint = [](const std::filesystem::path&, bool) {
       throw std::runtime_error("disk full");
     };
     CHECK_NOTHROW(h.emit(volt::hooks::on_exception, cb, std::runtime_error("nan loss")));

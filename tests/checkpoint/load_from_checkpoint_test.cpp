@@ -141,9 +141,9 @@ TEST_CASE("read_hparams reads a checkpoint's hyper-parameters; an override goes 
   CHECK(loaded->hp.optim.lr == 0.5);
   require_same_weights(trained, *loaded);
 
-  const auto as_map = volt::read_hparams<std::map<std::string, volt::loggers::HParamValue>>(ckpt);
-  CHECK((as_map.at("hidden") == volt::loggers::HParamValue{std::int64_t{5}}));
-  CHECK((as_map.at("optim/weight_decay") == volt::loggers::HParamValue{std::monostate{}}));
+  const auto as_map = volt::read_hparams<std::map<std::string, volt::reflect::HParamValue>>(ckpt);
+  CHECK((as_map.at("hidden") == volt::reflect::HParamValue{std::int64_t{5}}));
+  CHECK((as_map.at("optim/weight_decay") == volt::reflect::HParamValue{std::monostate{}}));
 }
 
 TEST_CASE("load_from_checkpoint refuses a checkpoint it cannot use, naming the file and the mismatch", "[checkpoint]") {
@@ -194,15 +194,15 @@ TEST_CASE("load_from_checkpoint refuses a checkpoint it cannot use, naming the f
 }
 
 TEST_CASE("hyper-parameters survive their JSON form", "[loggers]") {
-  volt::loggers::HParamDict dict;
+  volt::reflect::HParamDict dict;
   dict.set("b", true);
   dict.set("a", std::int64_t{-3});
   dict.set("f", 2.0);
   dict.set("s", std::string("x"));
   dict.set("n", std::monostate{});
-  const auto json = volt::loggers::hparams_to_json(dict);
+  const auto json = volt::reflect::hparams_to_json(dict);
   CHECK(json.dump() == R"([["b",true],["a",-3],["f",2.0],["s","x"],["n",null]])");
-  CHECK((volt::loggers::hparams_from_json(nlohmann::json::parse(json.dump())) == dict));
-  CHECK_THROWS_WITH(volt::loggers::hparams_from_json(nlohmann::json::parse(R"([["a",[1]]])")),
+  CHECK((volt::reflect::hparams_from_json(nlohmann::json::parse(json.dump())) == dict));
+  CHECK_THROWS_WITH(volt::reflect::hparams_from_json(nlohmann::json::parse(R"([["a",[1]]])")),
                     Catch::Contains("\"a\" holds [1], not a scalar"));
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <volt/core/context.hpp>
 #include <volt/hooks/call.hpp>
 
 namespace {

@@ -18,12 +18,12 @@ namespace {
 // A logger that remembers what it was given: the smallest type that models volt::Logger.
 struct MemoryLogger {
   std::vector<std::pair<std::int64_t, std::map<std::string, double>>> rows;
-  volt::loggers::HParamDict hparams;
+  volt::reflect::HParamDict hparams;
   std::string status;
   void log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) { rows.emplace_back(step, metrics); }
   template <class HParams>
   void log_hyperparams(const HParams& params) {
-    hparams.update(volt::loggers::to_hparams(params));
+    hparams.update(volt::reflect::to_hparams(params));
   }
   void save() {}
   void finalize(std::string_view s) { status = s; }

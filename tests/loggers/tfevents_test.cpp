@@ -231,7 +231,7 @@ TEST_CASE("event encoding matches protobuf's bytes", "[loggers]") {
         unhex("1a00000000000000129bd82d09000000000000f83f10032a0d0a0b0a046c6f7373150000003f80655ee3"));
 
   // torch.utils.tensorboard.summary.hparams({"lr": 0.001, "opt": "Adam", "flag": True, "n": 3}, {"hp_metric": -1})
-  volt::loggers::HParamDict hp;
+  volt::reflect::HParamDict hp;
   hp.set("lr", 0.001);
   hp.set("opt", std::string("Adam"));
   hp.set("flag", true);
@@ -241,7 +241,7 @@ TEST_CASE("event encoding matches protobuf's bytes", "[loggers]") {
               "7074200122080a04666c6167200322050a016e20032a0d0a0b120968705f6d6574726963"));
   CHECK(tfe::hparams::session_end_info_summary() ==
         unhex("0a2f0a1a5f68706172616d735f2f73657373696f6e5f656e645f696e666f4a110a0f0a0768706172616d73120422020801"));
-  volt::loggers::HParamDict lr_only;
+  volt::reflect::HParamDict lr_only;
   lr_only.set("lr", 0.001);
   CHECK(tfe::hparams::session_start_info_summary(lr_only) ==
         unhex("0a400a1c5f68706172616d735f2f73657373696f6e5f73746172745f696e666f4a200a1e0a0768706172616d7312131a110a0f0a02"

@@ -379,8 +379,8 @@ struct FullRecordingCallback : RecordingCallback {
 };
 
 // A module with every hook of the table, with real signatures; each records its name when it
-// is called (a step records after the forward it calls, as Lightning's HookedModel records a
-// hook once it returned).
+// is entered (as Lightning's HookedModel does), so a step records before the forward it calls
+// and optimizer_step before the training_step its closure runs.
 struct EveryHookModel : torch::nn::Module {
   using Batch = volt::data::Example;
   Calls* calls;
@@ -393,9 +393,8 @@ struct EveryHookModel : torch::nn::Module {
     return fc(x);
   }
   torch::Tensor training_step(const Batch& b, std::int64_t, volt::Context&) {
-    auto loss = torch::mse_loss(forward(b.data), b.target);
     rec("training_step");
-    return loss;
+    return torch::mse_loss(forward(b.data), b.target);
   }
   torch::Tensor training_step_end(torch::Tensor out) {
     rec("training_step_end");
@@ -403,9 +402,8 @@ struct EveryHookModel : torch::nn::Module {
   }
   void training_epoch_end(std::vector<torch::Tensor>) { rec("training_epoch_end"); }
   torch::Tensor validation_step(const Batch& b, std::int64_t) {
-    auto loss = torch::mse_loss(forward(b.data), b.target);
     rec("validation_step");
-    return loss;
+    return torch::mse_loss(forward(b.data), b.target);
   }
   torch::Tensor validation_step_end(torch::Tensor out) {
     rec("validation_step_end");
@@ -413,9 +411,8 @@ struct EveryHookModel : torch::nn::Module {
   }
   void validation_epoch_end(std::vector<torch::Tensor>) { rec("validation_epoch_end"); }
   torch::Tensor test_step(const Batch& b, std::int64_t) {
-    auto loss = torch::mse_loss(forward(b.data), b.target);
     rec("test_step");
-    return loss;
+    return torch::mse_loss(forward(b.data), b.target);
   }
   torch::Tensor test_step_end(torch::Tensor out) {
     rec("test_step_end");
@@ -423,9 +420,8 @@ struct EveryHookModel : torch::nn::Module {
   }
   void test_epoch_end(std::vector<torch::Tensor>) { rec("test_epoch_end"); }
   torch::Tensor predict_step(const Batch& b, std::int64_t) {
-    auto out = forward(b.data);
     rec("predict_step");
-    return out;
+    return forward(b.data);
   }
   auto configure_optimizers() {
     rec("configure_optimizers");
@@ -439,6 +435,27 @@ struct EveryHookModel : torch::nn::Module {
   void prepare_data() { rec("prepare_data"); }
   void setup(volt::Stage stage) { rec("setup:" + std::string(volt::to_string(stage))); }
   void teardown(volt::Stage stage) { rec("teardown:" + std::string(volt::to_string(stage))); }
+  void configure_model() { rec("configure_model"); }
+  void on_validation_model_eval() {
+    rec("on_validation_model_eval");
+    eval();
+  }
+  void on_validation_model_train() {
+    rec("on_validation_model_train");
+    train();
+  }
+  void on_test_model_eval() {
+    rec("on_test_model_eval");
+    eval();
+  }
+  void on_test_model_train() {
+    rec("on_test_model_train");
+    train();
+  }
+  void on_predict_model_eval() {
+    rec("on_predict_model_eval");
+    eval();
+  }
   volt::data::TensorLoader train_dataloader() {  // the DataModule's are used; never called
     rec("module.train_dataloader");
     return {torch::zeros({2, 2}), torch::zeros({2, 1})};
@@ -475,14 +492,19 @@ struct EveryHookModel : torch::nn::Module {
     optimizer.zero_grad();
   }
   void on_before_backward(const torch::Tensor&) { rec("on_before_backward"); }
+  void backward(const torch::Tensor& loss) {
+    rec("backward");
+    loss.backward();
+  }
   void on_after_backward() { rec("on_after_backward"); }
   void on_before_optimizer_step(torch::optim::Optimizer&) { rec("on_before_optimizer_step"); }
   void configure_gradient_clipping(torch::optim::Optimizer&, std::optional<double>, volt::GradClipAlgorithm) {
     rec("configure_gradient_clipping");
   }
-  void optimizer_step(std::int64_t, std::int64_t, torch::optim::Optimizer& optimizer) {
+  // Lightning 2.x's signature, as a Lightning module writes it.
+  void optimizer_step(std::int64_t, std::int64_t, auto& optimizer, auto& optimizer_closure) {
     rec("optimizer_step");
-    optimizer.step();
+    optimizer.step(optimizer_closure);
   }
   void lr_scheduler_step(volt::optim::StepLR& scheduler, std::optional<double> metric) {
     CHECK_FALSE(metric.has_value());  // no monitor
@@ -544,13 +566,14 @@ void golden_transfer(Calls& out) {
 // One validation or test run of `batches` batches (Lightning's on_{stage}_start, _eval_epoch,
 // on_{stage}_end); `save` inserts the default ModelCheckpoint's save in Callback.on_validation_end.
 void golden_eval(Calls& out, const std::string& stage, int batches, bool save = false) {
+  out.push_back("on_" + stage + "_model_eval");
   both(out, "on_" + stage + "_start");
   both(out, "on_" + stage + "_epoch_start");
   for (int i = 0; i < batches; ++i) {
     golden_transfer(out);
     both(out, "on_" + stage + "_batch_start");
-    out.push_back("forward");
     out.push_back(stage + "_step");
+    out.push_back("forward");
     out.push_back(stage + "_step_end");  // volt: Lightning 1.x hook
     both(out, "on_" + stage + "_batch_end");
   }
@@ -559,19 +582,23 @@ void golden_eval(Calls& out, const std::string& stage, int batches, bool save = 
   out.push_back("Callback.on_" + stage + "_end");
   if (save) append(out, {"Callback.state_dict", "Callback.on_save_checkpoint", "on_save_checkpoint"});
   out.push_back("on_" + stage + "_end");
+  out.push_back("on_" + stage + "_model_train");
 }
 
-// One training batch under accumulate_grad_batches = 2 (HookedModel._auto_train_batch).
+// One training batch under accumulate_grad_batches = 2 (HookedModel._auto_train_batch). A batch
+// that steps enters optimizer_step first; its closure runs training_step .. on_after_backward,
+// then the precision runs on_before_optimizer_step and clipping before the optimizer's step.
 void golden_train_batch(Calls& out, bool first_in_window, bool steps, bool epoch_scheduler_steps) {
   golden_transfer(out);
   both(out, "on_train_batch_start");
-  append(out, {"forward", "training_step"});
+  if (steps) out.push_back("optimizer_step");
+  append(out, {"training_step", "forward"});
   out.push_back("training_step_end");  // volt: Lightning 1.x hook
   if (first_in_window) append(out, {"Callback.on_before_zero_grad", "on_before_zero_grad", "optimizer_zero_grad"});
-  append(out, {"Callback.on_before_backward", "on_before_backward", "Callback.on_after_backward", "on_after_backward"});
+  append(out, {"Callback.on_before_backward", "on_before_backward", "backward", "Callback.on_after_backward",
+               "on_after_backward"});
   if (steps)
-    append(out, {"Callback.on_before_optimizer_step", "on_before_optimizer_step", "configure_gradient_clipping",
-                 "optimizer_step"});
+    append(out, {"Callback.on_before_optimizer_step", "on_before_optimizer_step", "configure_gradient_clipping"});
   if (epoch_scheduler_steps) out.push_back("lr_scheduler_step");
   both(out, "on_train_batch_end");
 }
@@ -581,6 +608,7 @@ void golden_setup(Calls& out, const std::string& stage) {
   out.push_back("DataModule.setup:" + stage);
   out.push_back("Callback.setup");
   out.push_back("setup:" + stage);
+  out.push_back("configure_model");
 }
 
 void golden_teardown(Calls& out, const std::string& stage) {
@@ -663,11 +691,12 @@ TEST_CASE("golden: validate, test and predict with every hook", "[loops][hooks]"
   golden_teardown(expected, "test");
   golden_setup(expected, "predict");
   expected.push_back("DataModule.predict_dataloader");
+  expected.push_back("on_predict_model_eval");
   both(expected, "on_predict_start");
   both(expected, "on_predict_epoch_start");
   golden_transfer(expected);
   both(expected, "on_predict_batch_start");
-  append(expected, {"forward", "predict_step"});
+  append(expected, {"predict_step", "forward"});
   both(expected, "on_predict_batch_end");
   both(expected, "on_predict_epoch_end");
   both(expected, "on_predict_end");

@@ -62,7 +62,7 @@ struct MapModel : torch::nn::Module {
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
 };
 
-// An empty optional skips backward and the optimizer step (Lightning's `return None`).
+// An empty optional skips backward (Lightning's `return None`).
 struct SkippingModel : torch::nn::Module {
   torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
   std::optional<torch::Tensor> training_step(const volt::data::Example& b, std::int64_t batch_idx) {
@@ -100,7 +100,8 @@ TEST_CASE("training_step may return a struct with loss, a map with \"loss\", or 
     SkippingModel m;
     auto t = make_trainer<SkippingModel>({.max_epochs = 1});
     t.fit(m, data);
-    CHECK(t.global_step() == 2);  // batches 0 and 2 stepped, 1 and 3 skipped
+    // Lightning 2.x: backward is skipped for batches 1 and 3, but optimizer_step still runs and counts.
+    CHECK(t.global_step() == 4);
   }
 }
 
@@ -374,4 +375,277 @@ TEST_CASE("manual optimization: training_step_end gets the step's output, and it
   t.fit(model, data);
   CHECK(model.ends.size() == 4);
   CHECK(model.batch_end_values == 4);
+}
+
+namespace {
+volt::TrainerOptions quiet(volt::TrainerOptions options) {
+  options.logger = false;
+  options.enable_checkpointing = false;
+  options.enable_progress_bar = false;
+  options.enable_model_summary = false;
+  return options;
+}
+
+// A convex least-squares problem that torch::optim::LBFGS solves in a few steps; LBFGS calls
+// the closure several times per step, so it trains only if the Trainer hands it the closure.
+struct LbfgsModel : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  std::int64_t steps_run = 0;
+  torch::Tensor training_step(const volt::data::Example& b) {
+    ++steps_run;
+    return torch::mse_loss(fc(b.data), b.target);
+  }
+  auto configure_optimizers() {
+    return torch::optim::LBFGS(parameters(), torch::optim::LBFGSOptions(1.0).max_iter(20).line_search_fn("strong_wolfe"));
+  }
+};
+}  // namespace
+
+TEST_CASE("LBFGS, which needs a closure, solves a convex problem through the Trainer", "[optimization][closure]") {
+  torch::manual_seed(0);
+  LinearData data;
+  LbfgsModel model;
+  volt::Trainer<LbfgsModel, LinearData> trainer(quiet({.max_epochs = 2}), volt::SingleDevice{torch::kCPU},
+                                                volt::precision::FP32{});
+  trainer.fit(model, data);
+  CHECK(trainer.global_step() == 8);
+  CHECK(model.steps_run > 8);  // LBFGS evaluated the closure (training_step, backward) several times per step
+  torch::NoGradGuard no_grad;
+  const double loss = torch::mse_loss(model.fc(data.x), data.y).item<double>();
+  CHECK(loss < 1e-8);  // solved (LinearData's two inputs are collinear: the weights are not unique, the fit is)
+}
+
+namespace {
+// Lightning 2.x: an optimizer_step override that does not call optimizer.step(closure) skips
+// training_step and the update for that batch.
+struct SkipOddBatches : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  std::vector<std::int64_t> trained, entered;
+  std::vector<bool> weights_moved, had_output;
+  torch::Tensor before;
+  torch::Tensor training_step(const volt::data::Example& b, std::int64_t batch_idx) {
+    trained.push_back(batch_idx);
+    return torch::mse_loss(fc(b.data), b.target);
+  }
+  void optimizer_step(std::int64_t, std::int64_t batch_idx, auto& optimizer, auto& optimizer_closure) {
+    entered.push_back(batch_idx);
+    if (batch_idx % 2 == 0) optimizer.step(optimizer_closure);
+  }
+  void on_train_batch_start(const volt::data::Example&, std::int64_t) { before = fc->weight.detach().clone(); }
+  void on_train_batch_end(const torch::Tensor& output) {
+    weights_moved.push_back(!torch::equal(before, fc->weight.detach()));
+    had_output.push_back(output.defined());
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+}  // namespace
+
+TEST_CASE("an optimizer_step override that skips the closure on odd batches trains only on even ones",
+          "[optimization][closure]") {
+  LinearData data;
+  SkipOddBatches model;
+  auto trainer = make_trainer<SkipOddBatches>(quiet({.max_epochs = 2}));
+  trainer.fit(model, data);
+  CHECK((model.entered == std::vector<std::int64_t>{0, 1, 2, 3, 0, 1, 2, 3}));  // entered for every batch
+  CHECK((model.trained == std::vector<std::int64_t>{0, 2, 0, 2}));              // training_step only in the closure
+  CHECK((model.weights_moved == std::vector<bool>{true, false, true, false, true, false, true, false}));
+  CHECK((model.had_output == std::vector<bool>{true, false, true, false, true, false, true, false}));
+  CHECK(trainer.global_step() == 8);  // counted per optimizer_step call, as Lightning's progress counts it
+}
+
+namespace {
+// Lightning's documented learning-rate warm-up override, line for line:
+//   def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure):
+//       optimizer.step(closure=optimizer_closure)
+//       if self.trainer.global_step < 4:
+//           lr_scale = min(1.0, float(self.trainer.global_step + 1) / 4.0)
+//           for pg in optimizer.param_groups:
+//               pg["lr"] = lr_scale * self.learning_rate
+struct WarmUp : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  double learning_rate = 0.2;
+  std::vector<double> lr_seen;
+  std::vector<std::string> order;
+  torch::Tensor training_step(const volt::data::Example& b) {
+    order.push_back("training_step");
+    return torch::mse_loss(fc(b.data), b.target);
+  }
+  void on_before_optimizer_step(torch::optim::Optimizer& optimizer) {
+    order.push_back("on_before_optimizer_step");
+    lr_seen.push_back(optimizer.param_groups()[0].options().get_lr());
+  }
+  void optimizer_step(std::int64_t, std::int64_t, auto& optimizer, auto& optimizer_closure, volt::Context& ctx) {
+    order.push_back("optimizer_step");
+    optimizer.step(optimizer_closure);
+    if (ctx.global_step() < 4) {
+      const double lr_scale = std::min(1.0, static_cast<double>(ctx.global_step() + 1) / 4.0);
+      for (auto& pg : optimizer->param_groups()) pg.options().set_lr(lr_scale * learning_rate);
+    }
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(learning_rate)); }
+};
+}  // namespace
+
+TEST_CASE("a Lightning optimizer_step override that calls optimizer.step(closure) ports line for line",
+          "[optimization][closure]") {
+  LinearData data;
+  WarmUp model;
+  auto trainer = make_trainer<WarmUp>(quiet({.max_epochs = 2}));
+  trainer.fit(model, data);
+  CHECK_THAT(model.lr_seen, Catch::Approx(std::vector<double>{0.2, 0.05, 0.1, 0.15, 0.2, 0.2, 0.2, 0.2}));
+  REQUIRE(model.order.size() >= 3);
+  CHECK((std::vector<std::string>(model.order.begin(), model.order.begin() + 3) ==
+         std::vector<std::string>{"optimizer_step", "training_step", "on_before_optimizer_step"}));
+}
+
+namespace {
+// A toy grad scaler, written as a new Precision type with no edit to the loops: backward on
+// the loss times 4, gradients unscaled before on_before_optimizer_step and clipping, and the
+// step skipped on every second call (as a scaler skips on inf/NaN).
+struct ToyScaler {
+  static constexpr const char* name = "toy";
+  double scale = 4.0;
+  std::int64_t calls = 0;
+  std::vector<bool>* taken;
+  void convert_module(torch::nn::Module&) const noexcept {}
+  template <class Batch>
+  Batch&& convert_input(Batch&& batch) const noexcept {
+    return static_cast<Batch&&>(batch);
+  }
+  struct NoGuard {};
+  NoGuard forward_context() const noexcept { return {}; }
+  template <class Hooks>
+  void backward(const torch::Tensor& loss, Hooks& hooks) {
+    const auto scaled = loss * scale;
+    hooks.before_backward(scaled);
+    hooks.backward(scaled);
+    hooks.after_backward();
+  }
+  template <class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Optimizer& optimizer, Closure& closure, Hooks& hooks) {
+    closure();
+    for (auto& group : optimizer.param_groups())
+      for (auto& p : group.params())
+        if (p.grad().defined()) p.mutable_grad().div_(scale);
+    hooks.after_closure(optimizer);
+    const bool step = calls++ % 2 == 0;
+    if (step) optimizer.step();
+    taken->push_back(step);
+    return step;
+  }
+};
+static_assert(volt::Precision<ToyScaler>);
+
+// A strategy that records what the loops ask of it, on top of SingleDevice.
+struct RecordingStrategy : volt::SingleDevice {
+  std::vector<std::string>* calls;
+  explicit RecordingStrategy(std::vector<std::string>* c) : volt::SingleDevice(torch::kCPU), calls(c) {}
+  template <class Precision, class Hooks>
+  void backward(Precision& precision, const torch::Tensor& loss, Hooks& hooks) {
+    calls->push_back("strategy.backward");
+    precision.backward(loss, hooks);
+  }
+  template <class Precision, class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Precision& precision, Optimizer& optimizer, Closure& closure, Hooks& hooks) {
+    calls->push_back("strategy.optimizer_step");
+    return precision.optimizer_step(optimizer, closure, hooks);
+  }
+  struct NoSync {
+    std::vector<std::string>* calls;
+    ~NoSync() { calls->push_back("no_sync end"); }
+  };
+  NoSync no_backward_sync() {
+    calls->push_back("no_sync begin");
+    return NoSync{calls};
+  }
+};
+static_assert(volt::Strategy<RecordingStrategy>);
+
+struct ScaledModel : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  std::vector<std::string>* calls;
+  std::vector<double> raw_loss, loss_seen, lr_after_batch;
+  explicit ScaledModel(std::vector<std::string>* c) : calls(c) {}
+  torch::Tensor training_step(const volt::data::Example& b) {
+    calls->push_back("training_step");
+    auto loss = torch::mse_loss(fc(b.data), b.target);
+    raw_loss.push_back(loss.item<double>());
+    return loss;
+  }
+  void on_before_backward(const torch::Tensor& loss) { loss_seen.push_back(loss.item<double>()); }
+  void on_before_optimizer_step(torch::optim::Optimizer&) { calls->push_back("on_before_optimizer_step"); }
+  void on_train_batch_end(const torch::Tensor&, const volt::data::Example&, std::int64_t, volt::Context& ctx) {
+    lr_after_batch.push_back(ctx.optimizers().at(0)->param_groups()[0].options().get_lr());
+  }
+  auto configure_optimizers() {
+    return volt::with_scheduler(torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)),
+                                volt::optim::StepLR{{.step_size = 1, .gamma = 0.5}},
+                                {.interval = volt::Interval::step});
+  }
+};
+}  // namespace
+
+TEST_CASE("the loops reach the precision only through the strategy: a toy grad scaler and a recording strategy",
+          "[optimization][closure][strategy][precision]") {
+  LinearData data;
+  std::vector<std::string> calls;
+  std::vector<bool> taken;
+  ScaledModel model(&calls);
+  volt::Trainer<ScaledModel, LinearData, RecordingStrategy, ToyScaler> trainer(
+      quiet({.max_epochs = 1, .accumulate_grad_batches = 2}), RecordingStrategy{&calls}, ToyScaler{.taken = &taken});
+  trainer.fit(model, data);  // 4 batches: steps after batches 2 and 4
+
+  const std::vector<std::string> window{"no_sync begin",           "training_step",     "strategy.backward",
+                                        "no_sync end",             "strategy.optimizer_step",
+                                        "training_step",           "strategy.backward",
+                                        "on_before_optimizer_step"};
+  std::vector<std::string> expected = window;
+  expected.insert(expected.end(), window.begin(), window.end());
+  CHECK(calls == expected);
+  CHECK((taken == std::vector<bool>{true, false}));
+  CHECK(trainer.global_step() == 2);  // both counted, as Lightning counts a skipped AMP step
+  // The step-interval scheduler stepped after the step the precision took, not after the skipped one.
+  CHECK_THAT(model.lr_after_batch, Catch::Approx(std::vector<double>{0.1, 0.05, 0.05, 0.05}));
+  // on_before_backward sees the loss the precision backpropagates: scaled, after accumulation's division.
+  REQUIRE(model.loss_seen.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(model.loss_seen[i] == Approx(model.raw_loss[i] * 4.0 / 2.0));
+}
+
+namespace {
+// Manual optimization with LBFGS: ctx.optimizer().step(closure) goes the same way as automatic.
+struct ManualLbfgs : torch::nn::Module {
+  static constexpr bool automatic_optimization = false;
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  std::int64_t closure_calls = 0, before_step = 0, backward_hooks = 0;
+  void training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    auto opt = ctx.optimizer();
+    opt.step([&] {
+      ++closure_calls;
+      opt.zero_grad();
+      auto loss = torch::mse_loss(fc(b.data), b.target);
+      ctx.manual_backward(loss);
+      return loss.detach();
+    });
+  }
+  void on_after_backward() { ++backward_hooks; }
+  void on_before_optimizer_step(torch::optim::Optimizer&) { ++before_step; }
+  auto configure_optimizers() {
+    return torch::optim::LBFGS(parameters(), torch::optim::LBFGSOptions(1.0).max_iter(20).line_search_fn("strong_wolfe"));
+  }
+};
+}  // namespace
+
+TEST_CASE("manual optimization: optimizer.step(closure) runs the closure through the precision (LBFGS)",
+          "[optimization][closure]") {
+  torch::manual_seed(0);
+  LinearData data;
+  ManualLbfgs model;
+  auto trainer = make_trainer<ManualLbfgs>(quiet({.max_epochs = 1}));
+  trainer.fit(model, data);
+  CHECK(trainer.global_step() == 4);
+  CHECK(model.closure_calls > 4);
+  CHECK(model.backward_hooks == model.closure_calls);  // manual_backward runs the backward hooks each time
+  CHECK(model.before_step == model.closure_calls);     // the precision's after-closure hook, per evaluation
+  torch::NoGradGuard no_grad;
+  CHECK(torch::mse_loss(model.fc(data.x), data.y).item<double>() < 1e-8);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -30,6 +31,18 @@ void copy_weights(Net& from, Net& to) {
   REQUIRE(src.size() == dst.size());
   for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
 }
+
+// The hooks the step path passes, recording the order FP32 calls them in.
+struct RecordingHooks {
+  std::vector<std::string> calls;
+  void before_backward(const torch::Tensor&) { calls.push_back("before_backward"); }
+  void backward(const torch::Tensor& loss) {
+    calls.push_back("backward");
+    loss.backward();
+  }
+  void after_backward() { calls.push_back("after_backward"); }
+  void after_closure(torch::optim::Optimizer&) { calls.push_back("after_closure"); }
+};
 
 }  // namespace
 
@@ -65,20 +78,37 @@ TEST_CASE("FP32 backward and optimizer_step match plain libtorch and a hand-writ
   torch::optim::SGD torch_opt(torch_net.parameters(), torch::optim::SGDOptions(lr));
   const volt::precision::FP32 fp32;
 
-  // What the training loop does with FP32.
-  volt_opt.zero_grad();
-  auto volt_loss = torch::mse_loss(volt_net.forward(x), y);
-  fp32.backward(volt_loss);
+  // What the training loop does with FP32: the closure runs training_step, zero_grad and backward.
+  RecordingHooks hooks;
+  torch::Tensor volt_loss;
   std::vector<torch::Tensor> volt_grads, expected, original;
-  for (const auto& p : volt_net.parameters()) {
-    original.push_back(p.detach().clone());
-    REQUIRE(p.grad().defined());
-    volt_grads.push_back(p.grad().clone());
-    expected.push_back((p.detach() - lr * p.grad()).clone());  // the hand-written SGD step
-  }
-  fp32.unscale_gradients(volt_opt);  // a no-op in FP32: gradients unchanged
-  for (std::size_t i = 0; i < volt_grads.size(); ++i) CHECK(torch::equal(volt_net.parameters()[i].grad(), volt_grads[i]));
-  CHECK(fp32.optimizer_step(volt_opt));  // true: the step was taken
+  auto closure = [&] {
+    hooks.calls.push_back("closure");
+    volt_opt.zero_grad();
+    volt_loss = torch::mse_loss(volt_net.forward(x), y);
+    fp32.backward(volt_loss, hooks);
+    return volt_loss.detach();
+  };
+  struct AfterClosure {
+    RecordingHooks* hooks;
+    Net* net;
+    std::vector<torch::Tensor>* grads;
+    std::vector<torch::Tensor>* expected;
+    std::vector<torch::Tensor>* original;
+    double lr;
+    void after_closure(torch::optim::Optimizer& opt) {
+      hooks->after_closure(opt);
+      for (const auto& p : net->parameters()) {  // before the step: what the step will use
+        original->push_back(p.detach().clone());
+        REQUIRE(p.grad().defined());
+        grads->push_back(p.grad().clone());
+        expected->push_back((p.detach() - lr * p.grad()).clone());  // the hand-written SGD step
+      }
+    }
+  } after{&hooks, &volt_net, &volt_grads, &expected, &original, lr};
+  CHECK(fp32.optimizer_step(volt_opt, closure, after));  // true: the step was taken
+  CHECK((hooks.calls == std::vector<std::string>{"closure", "before_backward", "backward", "after_backward",
+                                                 "after_closure"}));
 
   // The same with plain libtorch.
   torch_opt.zero_grad();
@@ -104,8 +134,13 @@ TEST_CASE("FP32 optimizer_step works with any optimizer type, by its concrete ty
   torch::optim::Adam adam(net.parameters(), torch::optim::AdamOptions(1e-2));
   const volt::precision::FP32 fp32;
   const auto before = net.fc2->weight.detach().clone();
-  adam.zero_grad();
-  fp32.backward(net.forward(torch::randn({8, 4})).pow(2).mean());
-  CHECK(fp32.optimizer_step(adam));
+  RecordingHooks hooks;
+  auto closure = [&] {
+    adam.zero_grad();
+    auto loss = net.forward(torch::randn({8, 4})).pow(2).mean();
+    fp32.backward(loss, hooks);
+    return loss.detach();
+  };
+  CHECK(fp32.optimizer_step(adam, closure, hooks));
   CHECK_FALSE(torch::equal(net.fc2->weight.detach(), before));
 }

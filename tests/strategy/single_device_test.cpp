@@ -1,10 +1,13 @@
 // SingleDevice: one process on one device. On the CPU: ranks 0 / 0 / 1, setup_module moves the
-// module to the device, the per-step hooks are no-ops; asking for CUDA without a GPU is an error
-// that says what to do instead.
+// module to the device, the step goes straight to the precision and the collectives are the
+// identity; asking for CUDA without a GPU is an error that says what to do instead.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include <volt/strategy/single_device.hpp>
 #include <volt/strategy/strategy.hpp>
@@ -62,12 +65,50 @@ TEST_CASE("SingleDevice::setup_module moves parameters and buffers to its device
   }
 }
 
-TEST_CASE("SingleDevice's per-step hooks do nothing on one device", "[strategy]") {
+namespace {
+// A precision that records what the strategy hands it.
+struct RecordingPrecision {
+  std::vector<std::string>* calls;
+  template <class Hooks>
+  void backward(const torch::Tensor&, Hooks&) {
+    calls->push_back("precision.backward");
+  }
+  template <class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Optimizer&, Closure& closure, Hooks&) {
+    calls->push_back("precision.optimizer_step");
+    closure();
+    return false;  // as a grad scaler that skipped the step: the strategy passes it on
+  }
+};
+}  // namespace
+
+TEST_CASE("SingleDevice's step goes straight to the precision, and its collectives are the identity", "[strategy]") {
+  STATIC_REQUIRE(std::is_empty_v<volt::SingleDevice::NoGuard>);
   Net net;
   volt::SingleDevice cpu{torch::kCPU};
-  net.fc->weight.mutable_grad() = torch::ones_like(net.fc->weight);
-  cpu.before_optimizer_step(net);
-  CHECK(torch::equal(net.fc->weight.grad(), torch::ones_like(net.fc->weight)));
+  CHECK(cpu.is_global_zero());
+  std::vector<std::string> calls;
+  RecordingPrecision precision{&calls};
+  volt::seam::BackwardHooksArchetype backward_hooks;
+  volt::seam::StepHooksArchetype step_hooks;
+  torch::optim::SGD sgd(net.parameters(), torch::optim::SGDOptions(0.1));
+  auto closure = [&] {
+    calls.push_back("closure");
+    return torch::Tensor{};
+  };
+  cpu.backward(precision, torch::ones({1}), backward_hooks);
+  CHECK_FALSE(cpu.optimizer_step(precision, sgd, closure, step_hooks));
+  CHECK((calls == std::vector<std::string>{"precision.backward", "precision.optimizer_step", "closure"}));
+
+  const auto t = torch::arange(4.0);
+  CHECK(torch::equal(cpu.reduce(t, volt::ReduceOp::sum), t));
+  CHECK(torch::equal(cpu.all_gather(t), t));
+  CHECK(torch::equal(cpu.broadcast(t, 0), t));
+  CHECK(cpu.reduce_boolean_decision(true));
+  CHECK_FALSE(cpu.reduce_boolean_decision(false, /*all=*/false));
+  std::vector<int> loader{1, 2, 3};
+  CHECK(&cpu.process_dataloader(loader) == &loader);  // the same loader: no sampler on one process
+  [[maybe_unused]] auto guard = cpu.no_backward_sync();
   CHECK_NOTHROW(cpu.barrier());
 }
 

@@ -36,7 +36,7 @@ namespace callback_detail {
 
 // Python's repr(float): shortest round-trip digits, fixed notation while the decimal exponent
 // is in (-4, 16], else d.ddde+XX; whole numbers keep ".0". (The same rules as
-// loggers/python_format.hpp, kept here so callbacks do not depend on loggers.)
+// reflect/python_format.hpp.)
 inline std::string python_float_repr(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";

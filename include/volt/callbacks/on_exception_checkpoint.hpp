@@ -45,7 +45,7 @@ class OnExceptionCheckpoint {
   // ---- hooks ----
 
   void on_exception(const std::exception& error, Context& ctx) {
-    if (!ctx.state().handle.save_checkpoint) {
+    if (!ctx.can_save_checkpoint()) {
       std::cerr << "volt: OnExceptionCheckpoint: no checkpoint written for \"" << error.what()
                 << "\": ctx.save_checkpoint() is not available (the failure came before fit installed it).\n";
       return;

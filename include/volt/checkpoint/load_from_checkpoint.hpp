@@ -23,7 +23,7 @@
 #include <volt/checkpoint/checkpoint_file.hpp>
 #include <volt/checkpoint/error.hpp>
 #include <volt/checkpoint/module_state.hpp>
-#include <volt/loggers/hparams.hpp>
+#include <volt/reflect/hparams.hpp>
 
 namespace volt {
 
@@ -43,7 +43,7 @@ HParams read_hparams(const checkpoint::CheckpointReader& reader, const std::file
                           "load_from_checkpoint<Module>(path, args...).",
                           path.string()));
   try {
-    return loggers::from_hparams<HParams>(loggers::hparams_from_json(reader.json("hparams")));
+    return reflect::from_hparams<HParams>(reflect::hparams_from_json(reader.json("hparams")));
   } catch (const std::invalid_argument& e) {
     throw checkpoint::CheckpointError(
         path, fmt::format("volt: cannot read the hyperparameters of checkpoint \"{}\": {}. Was it saved by a module "

@@ -41,8 +41,8 @@
 #include <volt/checkpoint/module_state.hpp>
 #include <volt/core/metrics.hpp>
 #include <volt/hooks/call.hpp>
-#include <volt/loggers/hparams.hpp>
-#include <volt/loggers/hparams_yaml.hpp>
+#include <volt/reflect/hparams.hpp>
+#include <volt/reflect/hparams_yaml.hpp>
 #include <volt/optim/optimizer_name.hpp>
 #include <volt/version.hpp>
 
@@ -87,9 +87,9 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
                            {"weights_only", weights_only}});
   writer.add_tensors("state_dict", state_dict(run.module));
   if constexpr (requires { run.module.hp; }) {
-    const loggers::HParamDict hparams = loggers::to_hparams(run.module.hp);
-    writer.add_json("hparams", loggers::hparams_to_json(hparams));
-    writer.add_bytes("hparams.yaml", loggers::hparams_yaml(hparams));
+    const reflect::HParamDict hparams = reflect::to_hparams(run.module.hp);
+    writer.add_json("hparams", reflect::hparams_to_json(hparams));
+    writer.add_bytes("hparams.yaml", reflect::hparams_yaml(hparams));
   }
   if (!weights_only) {
     torch::serialize::OutputArchive optimizers;

@@ -18,23 +18,11 @@
 
 #include <volt/core/hook_family.hpp>
 #include <volt/core/metrics.hpp>
+#include <volt/core/run_facade.hpp>
 #include <volt/core/stage.hpp>
 #include <volt/core/trainer_options.hpp>
 
 namespace volt {
-
-// What callbacks may ask of the fit in progress without knowing its types: the loops install
-// these when fit starts (function pointers, called rarely: at checkpoints and epoch ends).
-struct RunHandle {
-  void* self = nullptr;
-  void (*save_checkpoint)(void* self, const std::filesystem::path& path, bool weights_only) = nullptr;
-  std::vector<std::pair<std::string, double>> (*learning_rates)(void* self) = nullptr;
-  std::vector<torch::optim::Optimizer*> (*optimizers)(void* self) = nullptr;
-  // Manual optimization: Lightning's manual_backward and LightningOptimizer.step().
-  void (*manual_backward)(void* self, const torch::Tensor& loss) = nullptr;
-  void (*optimizer_step)(void* self, std::size_t index) = nullptr;
-  void (*lr_scheduler_step)(void* self, std::size_t index) = nullptr;
-};
 
 // The Trainer's run state that hooks may read.
 struct RunState {
@@ -68,7 +56,7 @@ struct RunState {
   std::int64_t resume_skip = 0;  // batches of the first epoch a resumed fit skips
   bool preempted = false;        // a SIGTERM / SIGUSR1 ended the fit at a batch boundary
   bool exception_reported = false;  // on_exception already ran for the error in flight
-  RunHandle handle{};
+  RunFacade facade{};  // what hooks may ask of the running Trainer (core/run_facade.hpp)
   // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
   std::vector<torch::Tensor> toggled_off{};
 };
@@ -82,7 +70,10 @@ class ManualOptimizer {
  public:
   ManualOptimizer(RunState& state, torch::optim::Optimizer& optimizer, std::size_t index) noexcept
       : state_(&state), optimizer_(&optimizer), index_(index) {}
-  void step() { state_->handle.optimizer_step(state_->handle.self, index_); }
+  // Through the strategy and precision; a closure (for LBFGS) is run by the optimizer's step.
+  void step(const torch::optim::Optimizer::LossClosure& closure = nullptr) {
+    state_->facade.optimizer_step(index_, closure);
+  }
   void zero_grad() { optimizer_->zero_grad(); }
   torch::optim::Optimizer& optimizer() const noexcept { return *optimizer_; }
   torch::optim::Optimizer* operator->() const noexcept { return optimizer_; }
@@ -136,39 +127,51 @@ class Context {
   // Writes a checkpoint of the fit in progress (Lightning's trainer.save_checkpoint): atomic,
   // so a crash mid-write leaves an earlier file at `path` intact.
   void save_checkpoint(const std::filesystem::path& path, bool weights_only = false) const {
-    if (!state_->handle.save_checkpoint)
+    if (!can_save_checkpoint())
       throw std::logic_error("volt: ctx.save_checkpoint() is only available while trainer.fit() runs.");
-    state_->handle.save_checkpoint(state_->handle.self, path, weights_only);
+    state_->facade.save_checkpoint(path, weights_only);
   }
+  bool can_save_checkpoint() const noexcept { return static_cast<bool>(state_->facade.save_checkpoint); }
   // Each optimizer's learning rate, named as Lightning's LearningRateMonitor names them.
   std::vector<std::pair<std::string, double>> learning_rates() const {
-    if (!state_->handle.learning_rates) return {};
-    return state_->handle.learning_rates(state_->handle.self);
+    if (!state_->facade.learning_rates) return {};
+    return state_->facade.learning_rates();
   }
   // The optimizers configure_optimizers returned (empty outside fit).
-  std::vector<torch::optim::Optimizer*> optimizers() const {
-    if (!state_->handle.optimizers) return {};
-    return state_->handle.optimizers(state_->handle.self);
-  }
+  std::vector<torch::optim::Optimizer*> optimizers() const { return state_->facade.optimizers; }
   // Manual optimization (a module with `static constexpr bool automatic_optimization = false`).
   ManualOptimizer optimizer(std::size_t index = 0) const {
-    auto all = optimizers();
+    const auto& all = state_->facade.optimizers;
     if (index >= all.size())
       throw std::out_of_range("volt: ctx.optimizer(" + std::to_string(index) + "): configure_optimizers returned " +
                               std::to_string(all.size()) + " optimizer(s).");
     return ManualOptimizer(*state_, *all[index], index);
   }
+  // Through the strategy and precision, with on_before_backward / the module's backward /
+  // on_after_backward, as automatic optimization does.
   void manual_backward(const torch::Tensor& loss) const {
-    if (!state_->handle.manual_backward)
+    if (!state_->facade.manual_backward)
       throw std::logic_error("volt: ctx.manual_backward() is only available while trainer.fit() runs.");
-    state_->handle.manual_backward(state_->handle.self, loss);
+    state_->facade.manual_backward(loss);
   }
   // Steps the scheduler configure_optimizers paired with optimizer `index` (manual optimization).
   void lr_scheduler_step(std::size_t index = 0) const {
-    if (!state_->handle.lr_scheduler_step)
+    if (!state_->facade.lr_scheduler_step)
       throw std::logic_error("volt: ctx.lr_scheduler_step() is only available while trainer.fit() runs.");
-    state_->handle.lr_scheduler_step(state_->handle.self, index);
+    state_->facade.lr_scheduler_step(index);
   }
+  // The strategy's collectives (Lightning's self.all_gather, trainer.strategy.reduce / broadcast /
+  // barrier): the identity on one process; available from setup to teardown of every stage.
+  torch::Tensor reduce(const torch::Tensor& tensor, ReduceOp op = ReduceOp::mean) const {
+    return collective(state_->facade.reduce, "reduce")(tensor, op);
+  }
+  torch::Tensor all_gather(const torch::Tensor& tensor) const {
+    return collective(state_->facade.all_gather, "all_gather")(tensor);
+  }
+  torch::Tensor broadcast(const torch::Tensor& tensor, std::int64_t src = 0) const {
+    return collective(state_->facade.broadcast, "broadcast")(tensor, src);
+  }
+  void barrier() const { collective(state_->facade.barrier, "barrier")(); }
   // Lightning's toggle_optimizer: only optimizer `index`'s parameters require grad until
   // untoggle_optimizer() (for GAN-style alternating updates).
   void toggle_optimizer(std::size_t index) const {
@@ -211,6 +214,15 @@ class Context {
   torch::nn::Module& module() const noexcept { return *module_; }
 
  private:
+  template <class Operation>
+  static const Operation& collective(const Operation& operation, const char* name) {
+    if (!operation)
+      throw std::logic_error(fmt::format("volt: ctx.{}() is only available while the Trainer runs a stage (from setup "
+                                         "to teardown).",
+                                         name));
+    return operation;
+  }
+
   RunState* state_;
   MetricStore* metrics_;
   torch::nn::Module* module_;

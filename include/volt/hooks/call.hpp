@@ -8,7 +8,7 @@
 #include <tuple>
 #include <utility>
 
-#include <volt/core/context.hpp>
+#include <volt/fwd.hpp>
 #include <volt/detail/meta.hpp>
 #include <volt/hooks/tags.hpp>
 

@@ -65,7 +65,14 @@
   X(optimizer_zero_grad, 3,                                                                          \
     "void optimizer_zero_grad(int64_t epoch, int64_t batch_idx, Optimizer& optimizer, volt::Context& ctx)") \
   X(optimizer_step, 3,                                                                               \
-    "void optimizer_step(int64_t epoch, int64_t batch_idx, Optimizer& optimizer, volt::Context& ctx) (call optimizer.step() in it)") \
+    "void optimizer_step(int64_t epoch, int64_t batch_idx, auto& optimizer, auto& optimizer_closure, volt::Context& ctx) (call optimizer.step(optimizer_closure) in it)") \
+  X(backward, 1, "void backward(const torch::Tensor& loss, volt::Context& ctx) (call loss.backward() in it)") \
+  X(configure_model, 0, "void configure_model(volt::Context& ctx)")                                  \
+  X(on_validation_model_eval, 0, "void on_validation_model_eval(volt::Context& ctx)")                \
+  X(on_validation_model_train, 0, "void on_validation_model_train(volt::Context& ctx)")              \
+  X(on_test_model_eval, 0, "void on_test_model_eval(volt::Context& ctx)")                            \
+  X(on_test_model_train, 0, "void on_test_model_train(volt::Context& ctx)")                          \
+  X(on_predict_model_eval, 0, "void on_predict_model_eval(volt::Context& ctx)")                      \
   X(configure_gradient_clipping, 1,                                                                  \
     "void configure_gradient_clipping(Optimizer& optimizer, std::optional<double> gradient_clip_val, volt::GradClipAlgorithm gradient_clip_algorithm, volt::Context& ctx)") \
   X(on_before_batch_transfer, 1, "Batch on_before_batch_transfer(Batch batch, int64_t dataloader_idx, volt::Context& ctx)") \

@@ -38,9 +38,10 @@
 
 #include <volt/loggers/csv.hpp>
 #include <volt/loggers/file_io.hpp>
-#include <volt/loggers/hparams.hpp>
-#include <volt/loggers/hparams_yaml.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/hparams.hpp>
+#include <volt/reflect/hparams_yaml.hpp>
+#include <volt/loggers/html_report.hpp>
+#include <volt/reflect/python_format.hpp>
 #include <volt/loggers/versioning.hpp>
 
 namespace volt::loggers {
@@ -84,7 +85,7 @@ class CSVLogger {
     start();
     Row row;
     for (const auto& [key, value] : metrics) row[key] = format_value(key, value);
-    row["step"] = python_repr(step);
+    row["step"] = reflect::python_repr(step);
     pending_.push_back(std::move(row));
     if ((step + 1) % flush_every_ == 0) save();
   }
@@ -92,9 +93,9 @@ class CSVLogger {
   // Adds to the hyperparameters logged so far and rewrites hparams.yaml.
   template <class HParams>
   void log_hyperparams(const HParams& params) {
-    hparams_.update(to_hparams(params));
+    hparams_.update(reflect::to_hparams(params));
     start();
-    write_file_atomically(log_dir() / hparams_file_name, hparams_yaml(hparams_));
+    write_file_atomically(log_dir() / hparams_file_name, reflect::hparams_yaml(hparams_));
   }
 
   // Writes the buffered rows to metrics.csv.
@@ -133,6 +134,12 @@ class CSVLogger {
   void finalize(std::string_view /*status*/) {
     if (started_) save();
   }
+  // Called by the Trainer after finalize: the HTML report of metrics.csv's curves beside it (a
+  // file a person can open instead of reading the CSV). Nothing when no metrics were written.
+  void write_report() const {
+    const auto csv = metrics_file_path();
+    if (std::filesystem::exists(csv)) write_html_report(csv, log_dir() / "report.html");
+  }
 
   std::filesystem::path log_dir() const { return dir_.log_dir(); }
   std::string name() const { return dir_.name(); }
@@ -141,15 +148,15 @@ class CSVLogger {
   std::filesystem::path root_dir() const { return dir_.root_dir(); }
   std::filesystem::path metrics_file_path() const { return log_dir() / metrics_file_name; }
   // Everything log_hyperparams has been given, in first-logged order.
-  const HParamDict& hparams() const noexcept { return hparams_; }
+  const reflect::HParamDict& hparams() const noexcept { return hparams_; }
 
  private:
   using Row = std::map<std::string, std::string>;  // key -> formatted cell
 
   static std::string format_value(const std::string& key, double value) {
     if (key == "epoch" && std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 9.007199254740992e15)
-      return python_repr(static_cast<std::int64_t>(value));
-    return python_repr(value);
+      return reflect::python_repr(static_cast<std::int64_t>(value));
+    return reflect::python_repr(value);
   }
 
   static void append_rows(std::string& out, const std::vector<std::string>& header, const std::vector<Row>& rows) {
@@ -193,7 +200,7 @@ class CSVLogger {
   std::int64_t flush_every_;
   std::vector<Row> pending_;          // rows not yet in metrics.csv
   std::vector<std::string> header_;   // the header of metrics.csv as this logger last wrote it
-  HParamDict hparams_;
+  reflect::HParamDict hparams_;
   bool started_ = false;
   bool wrote_file_ = false;           // false: the next save replaces any metrics.csv already there
 };

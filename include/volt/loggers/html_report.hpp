@@ -23,7 +23,7 @@
 
 #include <volt/loggers/csv.hpp>
 #include <volt/loggers/file_io.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace volt::loggers {
 
@@ -102,7 +102,7 @@ inline std::string chart(std::string_view metric, std::vector<std::pair<double, 
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"metric-chart\" data-metric=\"{0}\" data-points=\"{1}\" "
       "data-x-min=\"{2}\" data-x-max=\"{3}\" data-y-min=\"{4}\" data-y-max=\"{5}\" width=\"{6}\" height=\"{7}\" "
       "viewBox=\"0 0 {6} {7}\" role=\"img\" aria-label=\"{0}\">\n<title>{0}</title>\n",
-      name, points.size(), python_repr(x_min), python_repr(x_max), python_repr(y_min), python_repr(y_max), G::width,
+      name, points.size(), reflect::python_repr(x_min), reflect::python_repr(x_max), reflect::python_repr(y_min), reflect::python_repr(y_max), G::width,
       G::height);
   svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"22\" text-anchor=\"middle\">{}</text>\n", G::width / 2, name);
   svg += fmt::format("<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", x0, y0, y1);
@@ -124,7 +124,7 @@ inline std::string chart(std::string_view metric, std::vector<std::pair<double, 
   if (points.size() <= G::max_markers)
     for (const auto& [x, y] : points)
       svg += fmt::format("<circle class=\"point\" cx=\"{:.3f}\" cy=\"{:.3f}\" r=\"2.5\"><title>step {}: {}</title></circle>\n",
-                         px(x), py(y), python_repr(x), python_repr(y));
+                         px(x), py(y), reflect::python_repr(x), reflect::python_repr(y));
   svg += "</svg>\n";
   return svg;
 }

@@ -23,7 +23,7 @@
 
 #include <boost/hana/define_struct.hpp>
 
-#include <volt/loggers/hparams.hpp>
+#include <volt/reflect/hparams.hpp>
 
 namespace volt {
 
@@ -40,7 +40,7 @@ concept Logger = requires(L& logger, const L& const_logger, const std::map<std::
   { logger.log_hyperparams(std::map<std::string, double>{}) } -> std::same_as<void>;
   { logger.log_hyperparams(std::map<std::string, std::int64_t>{}) } -> std::same_as<void>;
   { logger.log_hyperparams(std::map<std::string, std::string>{}) } -> std::same_as<void>;
-  { logger.log_hyperparams(loggers::HParamDict{}) } -> std::same_as<void>;
+  { logger.log_hyperparams(reflect::HParamDict{}) } -> std::same_as<void>;
   { logger.log_hyperparams(loggers::detail::HParamsProbe{}) } -> std::same_as<void>;
   { logger.save() } -> std::same_as<void>;
   { logger.finalize(status) } -> std::same_as<void>;

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include <volt/loggers/file_io.hpp>
-#include <volt/loggers/hparams.hpp>
-#include <volt/loggers/hparams_yaml.hpp>
+#include <volt/reflect/hparams.hpp>
+#include <volt/reflect/hparams_yaml.hpp>
 #include <volt/loggers/tfevents.hpp>
 #include <volt/loggers/versioning.hpp>
 
@@ -73,12 +73,12 @@ class TensorBoardLogger {
   // table and are logged as scalars at step 0.
   template <class HParams>
   void log_hyperparams(const HParams& params, const std::map<std::string, double>& metrics) {
-    const HParamDict flat = to_hparams(params);  // to_hparams already flattens nested structs
+    const reflect::HParamDict flat = reflect::to_hparams(params);  // to_hparams already flattens nested structs
     hparams_.update(flat);
     if (metrics.empty()) return;
-    HParamDict shown;
+    reflect::HParamDict shown;
     for (const auto& [key, value] : flat)  // Lightning's _sanitize_params: None -> "None"
-      shown.set(key, std::holds_alternative<std::monostate>(value) ? HParamValue{std::string("None")} : value);
+      shown.set(key, std::holds_alternative<std::monostate>(value) ? reflect::HParamValue{std::string("None")} : value);
     log_metrics(metrics, 0);
     std::vector<std::string> metric_names;
     for (const auto& [name, value] : metrics) metric_names.push_back(name);
@@ -94,7 +94,7 @@ class TensorBoardLogger {
     const auto yaml_path = log_dir() / hparams_file_name;
     std::error_code ec;
     if (std::filesystem::is_directory(log_dir(), ec) && !std::filesystem::exists(yaml_path, ec))
-      write_file_atomically(yaml_path, hparams_yaml(hparams_));
+      write_file_atomically(yaml_path, reflect::hparams_yaml(hparams_));
   }
 
   void finalize(std::string_view status) {
@@ -113,7 +113,7 @@ class TensorBoardLogger {
   std::filesystem::path root_dir() const { return dir_.root_dir(); }
   // The event file being written (or last written); empty before the first write.
   const std::filesystem::path& event_file_path() const noexcept { return event_file_; }
-  const HParamDict& hparams() const noexcept { return hparams_; }
+  const reflect::HParamDict& hparams() const noexcept { return hparams_; }
 
  private:
   static double now() {
@@ -134,7 +134,7 @@ class TensorBoardLogger {
   bool default_hp_metric_;
   std::optional<tfevents::EventFileWriter> writer_;
   std::filesystem::path event_file_;
-  HParamDict hparams_;
+  reflect::HParamDict hparams_;
   bool opened_once_ = false;
 };
 

@@ -42,7 +42,7 @@
 #include <boost/crc.hpp>
 #include <fmt/format.h>
 
-#include <volt/loggers/hparams.hpp>
+#include <volt/reflect/hparams.hpp>
 
 namespace volt::loggers::tfevents {
 
@@ -175,7 +175,7 @@ inline constexpr std::int64_t data_type_string = 1, data_type_float64 = 3;  // a
 inline constexpr std::int64_t status_success = 1;                           // api.proto Status
 
 // A value torch's hparams() accepts: a number (int, float, bool) or a str. None is left out.
-inline std::optional<std::variant<double, std::string>> plugin_value(const HParamValue& v) {
+inline std::optional<std::variant<double, std::string>> plugin_value(const reflect::HParamValue& v) {
   if (const auto* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
   if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
   if (const auto* d = std::get_if<double>(&v)) return *d;
@@ -199,7 +199,7 @@ inline std::string plugin_summary(std::string_view tag, const ProtoWriter& plugi
 }
 
 // HParamsPluginData{version: 0 (left out), experiment: Experiment{hparam_infos, metric_infos}}
-inline std::string experiment_summary(const HParamDict& hparams, const std::vector<std::string>& metric_names) {
+inline std::string experiment_summary(const reflect::HParamDict& hparams, const std::vector<std::string>& metric_names) {
   ProtoWriter experiment;
   for (const auto& [name, v] : hparams) {
     const auto pv = plugin_value(v);
@@ -222,7 +222,7 @@ inline std::string experiment_summary(const HParamDict& hparams, const std::vect
 }
 
 // HParamsPluginData{session_start_info: SessionStartInfo{hparams: map<string, google.protobuf.Value>}}
-inline std::string session_start_info_summary(const HParamDict& hparams) {
+inline std::string session_start_info_summary(const reflect::HParamDict& hparams) {
   ProtoWriter ssi;
   for (const auto& [name, v] : hparams) {
     const auto pv = plugin_value(v);

@@ -1,18 +1,22 @@
 #pragma once
-// One training batch under automatic optimization, in Lightning's order, for each optimizer
+// One training batch under automatic optimization, in Lightning 2.x's order, for each optimizer
 // (one in 2.x style; several with the 1.x training_step(batch, batch_idx, optimizer_idx)):
-//   [1.x: toggle_optimizer] | training_step | training_step_end (1.x) |
-//   [first batch of an accumulation window: on_before_zero_grad, optimizer_zero_grad] |
-//   on_before_backward, backward, on_after_backward |
-//   [last batch of the window: on_before_optimizer_step, configure_gradient_clipping,
-//    optimizer_step, step-interval schedulers] | [1.x: untoggle_optimizer]
-// An empty optional from training_step skips backward and the step for that batch.
-#include <algorithm>
+//   [1.x: toggle_optimizer] |
+//   last batch of an accumulation window: optimizer_step(epoch, batch_idx, optimizer, closure)
+//     -> optimizer.step(closure) -> strategy -> precision: closure(), on_before_optimizer_step,
+//        configure_gradient_clipping, the optimizer's step | step-interval schedulers
+//   other batches: closure() under the strategy's no_backward_sync guard
+//   where closure() = training_step | training_step_end (1.x) |
+//     [first batch of the window: on_before_zero_grad, optimizer_zero_grad] |
+//     on_before_backward, backward, on_after_backward
+//   | [1.x: untoggle_optimizer]
+// An empty optional from training_step skips backward (the step is still taken and counted,
+// as in Lightning 2.x). An optimizer_step override that does not run the closure skips
+// training_step for that batch.
 #include <cmath>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -21,11 +25,12 @@
 #include <torch/torch.h>
 
 #include <volt/core/context.hpp>
+#include <volt/core/step_output.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/lr_scheduler_step.hpp>
-#include <volt/core/step_output.hpp>
+#include <volt/loops/step.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 
 namespace volt::loops {
@@ -42,12 +47,6 @@ void check_finite_loss(const Run& run, const torch::Tensor& loss, std::int64_t b
         value, run.state.current_epoch, batch_idx, run.state.global_step));
 }
 
-// Trainer-level gradient clipping (gradient_clip_val / gradient_clip_algorithm).
-inline void clip_gradients(torch::optim::Optimizer& optimizer, std::optional<double> clip_val,
-                           GradClipAlgorithm algorithm) {
-  if (clip_val && *clip_val > 0.0) Context::clip_gradients(optimizer, *clip_val, algorithm == GradClipAlgorithm::norm);
-}
-
 // toggle_optimizer for the duration of one optimizer's training_step (the 1.x loop).
 class ScopedOptimizerToggle {
  public:
@@ -60,46 +59,79 @@ class ScopedOptimizerToggle {
   Context& ctx_;
 };
 
-// The steps after training_step for one optimizer. `output` is what training_step returned.
-template <class Run, class Optimizer, class Output>
-auto optimize(Run& run, Optimizer& optimizer, Output output, std::int64_t batch_idx, bool is_last_batch,
-              bool& stepped) {
+// The optimization of one batch for one optimizer; `training_step` runs training_step (and the
+// 1.x training_step_end) and returns its output. Returns that output with its loss detached.
+template <class Run, class Optimizer, class TrainingStep>
+auto optimize(Run& run, Optimizer& optimizer, TrainingStep&& training_step, std::int64_t batch_idx,
+              bool is_last_batch, bool& stepped) {
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  using Output = decltype(training_step());
   const std::int64_t accumulate = run.state.accumulate_grad_batches;
   const bool first_in_window = batch_idx % accumulate == 0;
   const bool step_now = (batch_idx + 1) % accumulate == 0 || is_last_batch;
 
-  torch::Tensor loss = loss_of(output);
-  if (!loss.defined()) return output;  // an empty optional: Lightning skips this batch's optimization
-  if (run.options.terminate_on_nan) check_finite_loss(run, loss, batch_idx);
-  if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
-  if (first_in_window) {
-    run.emit(hooks::on_before_zero_grad, optimizer);
-    if constexpr (hooks::has<hooks::optimizer_zero_grad_t, decltype(run.module), std::int64_t, std::int64_t, Optimizer&>)
-      run.call(hooks::optimizer_zero_grad, run.state.current_epoch, batch_idx, optimizer);
-    else
-      optimizer.zero_grad();
-  }
-  run.emit(hooks::on_before_backward, loss);
-  run.precision.backward(loss);
-  run.emit(hooks::on_after_backward);
-  if (step_now) {
-    run.strategy.before_optimizer_step(run.module);
-    run.precision.unscale_gradients(optimizer);
-    run.emit(hooks::on_before_optimizer_step, optimizer);
-    if constexpr (hooks::has<hooks::configure_gradient_clipping_t, decltype(run.module), Optimizer&,
-                             std::optional<double>, GradClipAlgorithm>)
-      run.call(hooks::configure_gradient_clipping, optimizer, run.options.gradient_clip_val,
-               run.options.gradient_clip_algorithm);
-    else
-      clip_gradients(optimizer, run.options.gradient_clip_val, run.options.gradient_clip_algorithm);
-    if constexpr (hooks::has<hooks::optimizer_step_t, decltype(run.module), std::int64_t, std::int64_t, Optimizer&>)
+  std::optional<Output> result;
+  // Lightning's Closure: training_step, zero_grad (first batch of the window), backward.
+  auto closure = [&]() -> torch::Tensor {
+    Output output = training_step();
+    torch::Tensor loss = loss_of(output);
+    if (loss.defined()) {
+      if (run.options.terminate_on_nan) check_finite_loss(run, loss, batch_idx);
+      if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
+    }
+    if (first_in_window) {
+      run.emit(hooks::on_before_zero_grad, optimizer);
+      if constexpr (hooks::has<hooks::optimizer_zero_grad_t, Module, std::int64_t, std::int64_t, Optimizer&>)
+        run.call(hooks::optimizer_zero_grad, run.state.current_epoch, batch_idx, optimizer);
+      else
+        optimizer.zero_grad();
+    }
+    if (!loss.defined()) {  // an empty optional: Lightning skips backward for this batch
+      result.emplace(std::move(output));
+      return loss;
+    }
+    loops::backward(run, loss);
+    loss = loss.detach();
+    result.emplace(with_loss(std::move(output), loss));
+    return loss;
+  };
+
+  if (!step_now) {
+    [[maybe_unused]] auto no_sync = run.strategy.no_backward_sync();
+    closure();
+  } else {
+    LightningOptimizer<Run, Optimizer> lightning_optimizer(run, optimizer);
+    using Hook = hooks::optimizer_step_t;
+    constexpr int arity =
+        hooks::match_v<Hook, Module, std::int64_t, std::int64_t, decltype(lightning_optimizer)&, decltype(closure)&>.arity;
+    if constexpr (arity == 4) {
+      // Lightning 2.x: the hook is entered first, and optimizer.step(closure) runs training_step.
+      run.call(hooks::optimizer_step, run.state.current_epoch, batch_idx, lightning_optimizer, closure);
+      stepped = lightning_optimizer.step_taken() || stepped;
+    } else if constexpr (arity == 3) {
+      // volt's older form without the closure: the closure and the hooks after it run first,
+      // then the hook steps the optimizer itself.
+      closure();
+      StepHooks<Run>{run, true}.after_closure(optimizer);
       run.call(hooks::optimizer_step, run.state.current_epoch, batch_idx, optimizer);
-    else
-      run.precision.optimizer_step(optimizer);  // counted even when a grad scaler skips it, as in Lightning
-    ++run.state.global_step;
-    stepped = true;
+      stepped = true;
+    } else {
+      if constexpr (Hook::declared<Module>)
+        Hook::signature_mismatch<Module, std::int64_t, std::int64_t, decltype(lightning_optimizer)&,
+                                 decltype(closure)&>();
+      stepped = loops::optimizer_step(run, optimizer, closure, /*automatic=*/true) || stepped;
+    }
+    ++run.state.global_step;  // counted even when the step was skipped, as in Lightning
   }
-  return with_loss(std::move(output), loss.detach());
+  if (result) return std::move(*result);
+  // The override did not run the closure: training_step did not run for this batch.
+  if constexpr (std::is_default_constructible_v<Output>)
+    return Output{};
+  else
+    throw std::logic_error(
+        "volt: optimizer_step did not run the closure, so training_step did not run, and its output type cannot be "
+        "default-constructed for on_train_batch_end; return a default-constructible type (or std::optional) "
+        "from training_step.");
 }
 
 template <class Module, class Batch>
@@ -145,12 +177,14 @@ auto automatic_optimization_step(Run& run, Optimization& optimization, const Bat
     optimization.for_each_optimizer([&](auto& optimizer, std::size_t index) {
       ScopedOptimizerToggle toggle(run.ctx, index);
       outputs.push_back(
-          optimize(run, optimizer, training_step(static_cast<std::int64_t>(index)), batch_idx, is_last_batch, stepped));
+          optimize(run, optimizer, [&] { return training_step(static_cast<std::int64_t>(index)); }, batch_idx,
+                   is_last_batch, stepped));
     });
     step_schedulers();
     return outputs;
   } else {
-    auto output = optimize(run, optimization.optimizer(), training_step(), batch_idx, is_last_batch, stepped);
+    auto output = optimize(run, optimization.optimizer(), [&] { return training_step(); }, batch_idx, is_last_batch,
+                           stepped);
     step_schedulers();
     return output;
   }

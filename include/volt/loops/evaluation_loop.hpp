@@ -1,8 +1,9 @@
 #pragma once
 // The validation and test loops (one template, two hook sets). Order, as Lightning 2.x:
-//   eval mode, no grad | on_{stage}_start | on_{stage}_epoch_start |
+//   no grad | on_{stage}_model_eval (default: eval mode) | on_{stage}_start | on_{stage}_epoch_start |
 //   per batch: on_{stage}_batch_start, {stage}_step, {stage}_step_end (1.x), on_{stage}_batch_end |
-//   {stage}_epoch_end(outputs) (1.x, only if declared) | on_{stage}_epoch_end | on_{stage}_end | train mode
+//   {stage}_epoch_end(outputs) (1.x, only if declared) | on_{stage}_epoch_end | on_{stage}_end |
+//   on_{stage}_model_train (default: the mode the module had before)
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
+#include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/batches.hpp>
 #include <volt/loops/logging.hpp>
@@ -32,6 +34,8 @@ struct ValidationHooks {
   static constexpr auto step = hooks::validation_step;
   static constexpr auto step_end = hooks::validation_step_end;
   static constexpr auto epoch_end_outputs = hooks::validation_epoch_end;
+  static constexpr auto model_eval = hooks::on_validation_model_eval;
+  static constexpr auto model_train = hooks::on_validation_model_train;
 };
 
 struct TestHooks {
@@ -45,7 +49,22 @@ struct TestHooks {
   static constexpr auto step = hooks::test_step;
   static constexpr auto step_end = hooks::test_step_end;
   static constexpr auto epoch_end_outputs = hooks::test_epoch_end;
+  static constexpr auto model_eval = hooks::on_test_model_eval;
+  static constexpr auto model_train = hooks::on_test_model_train;
 };
+
+// on_{stage}_model_eval / on_{stage}_model_train: the module's override replaces volt's default
+// (Lightning's hooks of these names, called on the module only, where no logging is allowed).
+template <class Run, class Hook, class Default>
+void model_mode_hook(Run& run, Hook hook, Default&& by_default) {
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  if constexpr (hooks::has<Hook, Module>) {
+    run.call(hook);
+  } else {
+    if constexpr (Hook::template declared<Module>) Hook::template signature_mismatch<Module>();
+    by_default();
+  }
+}
 
 // Grad mode off for evaluation: torch::InferenceMode (Lightning's default inference_mode=True)
 // or torch::NoGradGuard.
@@ -99,10 +118,8 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
     EpochEndHook::template signature_mismatch<Module, std::vector<Output>&&>();
 
   const bool was_training = run.module.is_training();
-  run.module.eval();
   EvalGradGuard grad_guard(run.options.inference_mode);
-  const auto previous_family = run.state.family;
-  run.state.family = Kind::family;
+  model_mode_hook(run, Kind::model_eval, [&] { run.module.eval(); });
 
   run.emit(Kind::start);
   run.emit(Kind::epoch_start);
@@ -122,8 +139,7 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
   log_epoch_metrics(run);
   run.emit(Kind::end);
 
-  run.state.family = previous_family;
-  if (was_training) run.module.train();
+  model_mode_hook(run, Kind::model_train, [&] { run.module.train(was_training); });
   return produced;
 }
 

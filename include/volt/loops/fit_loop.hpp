@@ -27,7 +27,7 @@
 #include <volt/loops/logging.hpp>
 #include <volt/loops/lr_scheduler_step.hpp>
 #include <volt/loops/manual_optimization.hpp>
-#include <volt/loops/run_handle.hpp>
+#include <volt/loops/run_facade.hpp>
 #include <volt/core/step_output.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/optim/configure_optimizers.hpp>
@@ -103,7 +103,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   const std::int64_t n_batches =
       run.options.limit_train_batches.resolve(loader_size(train_loader), "limit_train_batches");
 
-  run.state.family = HookFamily::train_epoch;
   run.emit(hooks::on_train_epoch_start);
   std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
   const std::int64_t skip = std::exchange(run.state.resume_skip, 0);
@@ -132,7 +131,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
       return false;
     }
     const Batch batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
-    run.state.family = HookFamily::train_step;
     bool skip_rest = false;
     run.emit_callbacks(hooks::on_train_batch_start, batch, batch_idx);
     using Signal = decltype(run.call(hooks::on_train_batch_start, batch, batch_idx));
@@ -162,7 +160,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     }
     if constexpr (!ManualOptimization<Module>)
       step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
-    run.state.family = HookFamily::train_step;
     if (preemption_signal().load() != 0) {
       run.state.preempted = true;
       return false;
@@ -172,7 +169,6 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   });
   if (run.state.preempted) return;  // the checkpoint resumes inside this epoch: no epoch end
 
-  run.state.family = HookFamily::train_epoch;
   run.state.epoch_complete = true;
   if constexpr (collect) run.call(hooks::training_epoch_end, std::move(outputs));
   run.metrics.end_epoch(HookFamily::train_epoch);
@@ -216,8 +212,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   setup_stage(run, Stage::fit);
   if constexpr (ManualOptimization<Module>) check_manual_optimization_options(opt);
   auto optimization = optim::normalize(run.call(hooks::configure_optimizers));
-  FitHandle<Run, decltype(optimization)> fit_handle{&run, &optimization};
-  install_run_handle(fit_handle);
+  install_fit_operations(run, optimization);
   // Callbacks' on_exception (e.g. OnExceptionCheckpoint) runs here, while the optimizers the
   // checkpoint needs still exist.
   auto train = [&]() -> FitResult {
@@ -313,7 +308,6 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     // validation plan), so that an invalid option leaves no version_N folder behind.
     log_hyperparams(run);
     run.module.train();
-    run.state.family = HookFamily::train_epoch;  // Lightning allows epoch-level logging in on_train_start
     run.emit(hooks::on_train_start);
     const std::int64_t max_epochs = opt.resolved_max_epochs();
     while (!(max_epochs >= 0 && run.state.current_epoch >= max_epochs) && !max_steps_reached(run) &&
@@ -331,7 +325,6 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       teardown_stage(run, Stage::fit);
       return result;
     }
-    run.state.family = HookFamily::none;
     run.emit(hooks::on_train_end);
     run.emit(hooks::on_fit_end);
     finalize_loggers(run, "success");
@@ -343,7 +336,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   } catch (const std::exception& error) {
     run.state.exception_reported = true;
     run.emit(hooks::on_exception, error);
-    run.state.handle = {};
+    run.state.facade = {};
     throw;
   }
 }

@@ -12,8 +12,6 @@
 #include <type_traits>
 
 #include <volt/hooks/call.hpp>
-#include <volt/loggers/csv_logger.hpp>
-#include <volt/loggers/html_report.hpp>
 #include <volt/loggers/logger.hpp>
 
 namespace volt::loops {
@@ -65,8 +63,8 @@ void log_hyperparams(Run& run) {
   }
 }
 
-// At the end of fit / validate / test: flush, close, and next to every metrics.csv write the
-// HTML report of its curves (a file a person can open instead of reading the CSV).
+// At the end of fit / validate / test: flush, close, and let a logger that can write a report
+// of what it logged do so (CSVLogger: the HTML report of its curves next to metrics.csv).
 template <class Run>
 void finalize_loggers(Run& run, std::string_view status) {
   for_each_logger(run, [&](auto& logger) {
@@ -74,10 +72,7 @@ void finalize_loggers(Run& run, std::string_view status) {
     // written yet creates no folder for a run that never trained.
     if (status != "failed") logger.save();
     logger.finalize(status);
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(logger)>, loggers::CSVLogger>) {
-      const auto csv = std::filesystem::path(logger.log_dir()) / loggers::CSVLogger::metrics_file_name;
-      if (std::filesystem::exists(csv)) loggers::write_html_report(csv, std::filesystem::path(logger.log_dir()) / "report.html");
-    }
+    if constexpr (requires { logger.write_report(); }) logger.write_report();
   });
 }
 

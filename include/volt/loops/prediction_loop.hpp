@@ -1,5 +1,5 @@
 #pragma once
-// The predict loop: eval mode, no grad | on_predict_start | on_predict_epoch_start |
+// The predict loop: no grad | on_predict_model_eval (default: eval mode) | on_predict_start | on_predict_epoch_start |
 //   per batch: on_predict_batch_start, predict_step, on_predict_batch_end |
 //   on_predict_epoch_end | on_predict_end. Returns every predict_step result, in order.
 #include <cstdint>
@@ -45,9 +45,8 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   std::vector<Output> predictions;
   if (max_batches > 0) predictions.reserve(static_cast<std::size_t>(max_batches));
 
-  run.module.eval();
   EvalGradGuard grad_guard(run.options.inference_mode);
-  run.state.family = HookFamily::predict;
+  model_mode_hook(run, hooks::on_predict_model_eval, [&] { run.module.eval(); });
   run.emit(hooks::on_predict_start);
   run.emit(hooks::on_predict_epoch_start);
   for_each_batch(loader, max_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool) {
@@ -59,7 +58,6 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
   });
   run.emit(hooks::on_predict_epoch_end);
   run.emit(hooks::on_predict_end);
-  run.state.family = HookFamily::none;
   return predictions;
   }
 }

@@ -2,6 +2,7 @@
 // What one Trainer entry point works with: references to the parts the Trainer owns, and the
 // helpers every loop uses (hook emission, batch transfer). The loops are free functions over it.
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string_view>
 #include <tuple>
@@ -14,6 +15,7 @@
 #include <volt/core/trainer_options.hpp>
 #include <volt/data/transfer.hpp>
 #include <volt/hooks/call.hpp>
+#include <volt/loops/hook_family_of.hpp>
 
 namespace volt::loops {
 
@@ -35,30 +37,43 @@ struct Run {
       : module(m), data(d), strategy(s), precision(p), callbacks(cbs), options(o), state(st), metrics(me),
         ctx(st, me, m) {}
 
-  // Records which hook runs (for messages), restoring the outer one when it returns.
+  // Records which hook runs (for messages) and sets its logging context (loops/hook_family_of.hpp),
+  // restoring the outer ones when it returns: the one place the logging context is set.
   class HookScope {
    public:
-    HookScope(RunState& s, std::string_view name) noexcept : state_(s), outer_(s.hook) { s.hook = name; }
+    HookScope(RunState& s, std::string_view name, std::optional<HookFamily> family) noexcept
+        : state_(s), outer_(s.hook), outer_family_(s.family) {
+      s.hook = name;
+      if (family) s.family = *family;
+    }
     HookScope(const HookScope&) = delete;
     HookScope& operator=(const HookScope&) = delete;
-    ~HookScope() { state_.hook = outer_; }
+    ~HookScope() {
+      state_.hook = outer_;
+      state_.family = outer_family_;
+    }
 
    private:
     RunState& state_;
     std::string_view outer_;
+    HookFamily outer_family_;
   };
+  template <class Hook>
+  HookScope scope_of(Hook) noexcept {
+    return HookScope(state, Hook::name, hook_family_of<Hook>());
+  }
 
   // Callbacks first, then the module: Lightning's order for these hooks.
   template <class Hook, class... A>
   void emit(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     hooks::call_callbacks_then_module(hook, callbacks, module, ctx, std::forward<A>(args)...);
   }
 
   // The callbacks' hook alone (hooks Lightning calls on callbacks only, e.g. on_sanity_check_start).
   template <class Hook, class... A>
   void emit_callbacks(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   }
 
@@ -66,7 +81,7 @@ struct Run {
   // on_train_epoch_end runs the others, then the module, then the monitoring ones.
   template <bool Monitoring, class Hook, class... A>
   void emit_callbacks_monitoring(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     hooks::for_each_callback(callbacks, [&](auto& cb) {
       if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
     });
@@ -75,14 +90,14 @@ struct Run {
   // A hook of the module alone (steps, epoch_end(outputs), configure_optimizers, ...).
   template <class Hook, class... A>
   decltype(auto) call(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     return hooks::call(hook, module, ctx, std::forward<A>(args)...);
   }
 
   // A DataModule hook (prepare_data, setup, the loaders).
   template <class Hook, class... A>
   decltype(auto) call_data(Hook hook, A&&... args) {
-    HookScope scope(state, Hook::name);
+    auto scope = scope_of(hook);
     return hooks::call(hook, data, ctx, std::forward<A>(args)...);
   }
 

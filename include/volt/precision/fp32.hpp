@@ -1,5 +1,7 @@
 #pragma once
-// FP32: the default precision. Every member is a pass-through the compiler removes.
+// FP32: the default precision (Lightning's Precision base class). Every member is a
+// pass-through the compiler removes; the optimizer step hands torch the closure, so optimizers
+// that evaluate it several times (LBFGS) see the whole training step each time.
 #include <torch/torch.h>
 
 #include <volt/precision/precision.hpp>
@@ -15,11 +17,30 @@ struct FP32 {
     return static_cast<Batch&&>(batch);
   }
   NoGuard forward_context() const noexcept { return {}; }
-  void backward(const torch::Tensor& loss) const { loss.backward(); }
-  void unscale_gradients(torch::optim::Optimizer&) const noexcept {}
-  template <class Optimizer>
-  bool optimizer_step(Optimizer& optimizer) const {
-    optimizer.step();
+
+  template <class Hooks>
+  void backward(const torch::Tensor& loss, Hooks& hooks) const {
+    hooks.before_backward(loss);
+    hooks.backward(loss);
+    hooks.after_backward();
+  }
+
+  // Lightning's Precision.optimizer_step: optimizer.step(closure) with on_before_optimizer_step
+  // and clipping after each evaluation of the closure (_wrap_closure).
+  template <class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Optimizer& optimizer, Closure& closure, Hooks& hooks) const {
+    struct Wrapped {
+      Optimizer& optimizer;
+      Closure& closure;
+      Hooks& hooks;
+      torch::Tensor operator()() const {
+        torch::Tensor loss = closure();
+        hooks.after_closure(optimizer);
+        return loss;
+      }
+    } wrapped{optimizer, closure, hooks};
+    // One captured reference: small enough for std::function's local buffer (no allocation per step).
+    optimizer.step([&wrapped] { return wrapped(); });
     return true;
   }
 };

@@ -30,8 +30,31 @@ class SingleDevice {
   std::int64_t local_rank() const noexcept { return 0; }
   std::int64_t world_size() const noexcept { return 1; }
 
+  bool is_global_zero() const noexcept { return true; }
+
   void setup_module(torch::nn::Module& module) const { module.to(device_); }
-  void before_optimizer_step(torch::nn::Module&) const noexcept {}
+
+  // The step goes straight to the precision: nothing to synchronize on one device.
+  template <class Precision, class Hooks>
+  void backward(Precision& precision, const torch::Tensor& loss, Hooks& hooks) const {
+    precision.backward(loss, hooks);
+  }
+  template <class Precision, class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Precision& precision, Optimizer& optimizer, Closure& closure, Hooks& hooks) const {
+    return precision.optimizer_step(optimizer, closure, hooks);
+  }
+  struct NoGuard {};
+  NoGuard no_backward_sync() const noexcept { return {}; }
+  template <class Loader>
+  Loader&& process_dataloader(Loader&& loader) const noexcept {
+    return static_cast<Loader&&>(loader);
+  }
+
+  // Collectives over one process: each is the identity.
+  torch::Tensor reduce(const torch::Tensor& tensor, ReduceOp = ReduceOp::mean) const { return tensor; }
+  torch::Tensor all_gather(const torch::Tensor& tensor) const { return tensor; }
+  torch::Tensor broadcast(const torch::Tensor& tensor, std::int64_t /*src*/ = 0) const { return tensor; }
+  bool reduce_boolean_decision(bool decision, bool /*all*/ = true) const noexcept { return decision; }
   void barrier() const noexcept {}
 
  private:

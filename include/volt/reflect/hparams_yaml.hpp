@@ -17,10 +17,10 @@
 
 #include <fmt/format.h>
 
-#include <volt/loggers/hparams.hpp>
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/hparams.hpp>
+#include <volt/reflect/python_format.hpp>
 
-namespace volt::loggers {
+namespace volt::reflect {
 
 namespace detail::yaml {
 
@@ -57,7 +57,7 @@ inline bool is_space_or_break(char32_t c) {
 // that includes this header about 80 KB of code and seconds of compile time. Each function
 // matches one resolver's pattern against the whole string; the patterns need no backtracking
 // (each optional or repeated part is followed by a character it cannot contain), so each is one
-// left-to-right scan. tests/loggers/hparams_yaml_test.cpp checks them against the original
+// left-to-right scan. tests/reflect/hparams_yaml_test.cpp checks them against the original
 // regular expression on a generated corpus.
 namespace resolver {
 
@@ -487,4 +487,4 @@ inline std::string hparams_yaml(const HParamDict& hparams) {
   return std::move(w.out);
 }
 
-}  // namespace volt::loggers
+}  // namespace volt::reflect

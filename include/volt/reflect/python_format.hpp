@@ -11,7 +11,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace volt::loggers {
+namespace volt::reflect {
 
 // Python's repr(x) for a float: "0.5", "3.0", "1e-05", "1e+16", "0.30000001192092896", "nan",
 // "inf", "-0.0". Fixed notation while the decimal point position p (value = 0.d1d2... * 10^p)
@@ -81,4 +81,4 @@ inline std::string yaml_float(double x) {
   return r;
 }
 
-}  // namespace volt::loggers
+}  // namespace volt::reflect

@@ -1,8 +1,8 @@
 // hparams.yaml: to_hparams from maps and Hana structs, and PyYAML's scalar styles. Expected
 // texts are PyYAML 6.0's yaml.dump of the same dicts (the port was also compared with PyYAML on
 // ~8,000 generated keys and values).
-#include <volt/loggers/hparams.hpp>
-#include <volt/loggers/hparams_yaml.hpp>
+#include <volt/reflect/hparams.hpp>
+#include <volt/reflect/hparams_yaml.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-using volt::loggers::HParamDict;
-using volt::loggers::HParamValue;
-using volt::loggers::hparams_yaml;
-using volt::loggers::to_hparams;
+using volt::reflect::HParamDict;
+using volt::reflect::HParamValue;
+using volt::reflect::hparams_yaml;
+using volt::reflect::to_hparams;
 
 namespace {
 enum class Act : std::uint8_t { relu = 0, gelu = 2 };
@@ -98,7 +98,7 @@ TEST_CASE("resolves_to_non_string agrees with PyYAML's resolver patterns", "[log
   std::size_t checked = 0, non_strings = 0;
   const auto agree = [&](const std::string& s) {
     const bool expected = regex_says(s);
-    if (volt::loggers::detail::yaml::resolves_to_non_string(s) != expected) {
+    if (volt::reflect::detail::yaml::resolves_to_non_string(s) != expected) {
       FAIL_CHECK("\"" << s << "\": the regex says " << expected);
     }
     ++checked;

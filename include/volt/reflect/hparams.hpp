@@ -1,5 +1,6 @@
 #pragma once
-// Hyperparameters as loggers see them: an insertion-ordered dict of name -> None / bool / int /
+// Hyperparameters as loggers, checkpoints and the CLI see them (reflect/: shared by all three,
+// so none reaches into another): an insertion-ordered dict of name -> None / bool / int /
 // float / str, the value types Lightning's loggers write. `to_hparams` builds one from a
 // std::map (or any map-like type) or from a struct reflected with BOOST_HANA_DEFINE_STRUCT, so a
 // module's `HParams` struct is logged without naming its fields twice.
@@ -33,7 +34,7 @@
 
 #include <volt/detail/meta.hpp>
 
-namespace volt::loggers {
+namespace volt::reflect {
 
 // std::monostate is Python's None.
 using HParamValue = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
@@ -281,4 +282,4 @@ inline HParamDict hparams_from_json(const nlohmann::json& j) {
   return out;
 }
 
-}  // namespace volt::loggers
+}  // namespace volt::reflect

@@ -1,14 +1,14 @@
 // Python's repr(float) / str(int) and PyYAML's float spelling; expected values from CPython 3.11
 // and PyYAML 6.0 (a generated comparison over 20,000 doubles agreed as well).
-#include <volt/loggers/python_format.hpp>
+#include <volt/reflect/python_format.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <limits>
 
-using volt::loggers::python_repr;
-using volt::loggers::yaml_float;
+using volt::reflect::python_repr;
+using volt::reflect::yaml_float;
 
 TEST_CASE("python_repr spells floats as Python's repr", "[loggers]") {
   CHECK(python_repr(0.5) == "0.5");

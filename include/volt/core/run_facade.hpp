@@ -1,0 +1,37 @@
+#pragma once
+// volt::RunFacade: what a hook may ask of the running Trainer beyond its state (Lightning's
+// self.all_gather, self.optimizers(), self.manual_backward, trainer.save_checkpoint, ...), as
+// typed operations. The loops fill it with the Trainer's concrete types behind each operation
+// (loops/run_facade.hpp): the collectives when a stage is set up, the rest when fit has its
+// optimizers; they empty it at tear-down. volt::Context reaches it through RunState, so user
+// hooks keep naming one concrete Context. An empty operation means "not available now".
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <volt/core/step_seam.hpp>
+
+namespace volt {
+
+struct RunFacade {
+  // The strategy's collectives (the identity on one process).
+  std::function<torch::Tensor(const torch::Tensor&, ReduceOp)> reduce;
+  std::function<torch::Tensor(const torch::Tensor&)> all_gather;
+  std::function<torch::Tensor(const torch::Tensor&, std::int64_t)> broadcast;
+  std::function<void()> barrier;
+  // The fit's optimizers, in configure_optimizers' order, and what steps them.
+  std::vector<torch::optim::Optimizer*> optimizers;
+  std::function<std::vector<std::pair<std::string, double>>()> learning_rates;
+  std::function<void(const torch::Tensor&)> manual_backward;
+  std::function<void(std::size_t, const torch::optim::Optimizer::LossClosure&)> optimizer_step;
+  std::function<void(std::size_t)> lr_scheduler_step;
+  std::function<void(const std::filesystem::path&, bool weights_only)> save_checkpoint;
+};
+
+}  // namespace volt
