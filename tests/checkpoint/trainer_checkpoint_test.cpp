@@ -267,11 +267,10 @@ namespace {
 // has taken, which must survive a preemption and resume.
 struct CountingPrecision : volt::precision::FP32 {
   std::int64_t steps = 0;
-  template <class Optimizer>
-  bool optimizer_step(Optimizer& optimizer) {
+  template <class Optimizer, class Closure, class Hooks>
+  bool optimizer_step(Optimizer& optimizer, Closure& closure, Hooks& hooks) {
     ++steps;
-    optimizer.step();
-    return true;
+    return volt::precision::FP32::optimizer_step(optimizer, closure, hooks);
   }
   nlohmann::json state_dict() const { return {{"steps", steps}}; }
   void load_state_dict(const nlohmann::json& state) { steps = state.at("steps").get<std::int64_t>(); }
