@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include <volt/core/stage.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/loggers/logger.hpp>
 
