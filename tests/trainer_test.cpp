@@ -3,6 +3,14 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <boost/hana/define_struct.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <string>
+
 #include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
 
@@ -115,4 +123,96 @@ TEST_CASE("torch::data loaders work as a DataModule's loaders", "[trainer][data]
   trainer.fit(model, data);
   CHECK(trainer.global_step() == 30 * 8);
   CHECK(model.fc->weight[0][0].item<double>() == Approx(3.0).margin(0.05));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FitHParams {
+  BOOST_HANA_DEFINE_STRUCT(FitHParams, (double, lr), (std::int64_t, step_size), (std::int64_t, batch_size));
+};
+
+// Hyper-parameters (so the logger writes hparams.yaml at fit start) that can make a scheduler or
+// a loader invalid.
+struct ConfiguredRegressor : Regressor {
+  FitHParams hp;
+  explicit ConfiguredRegressor(FitHParams h) : hp(h) {}
+  auto configure_optimizers() {
+    return volt::with_scheduler(torch::optim::SGD(parameters(), torch::optim::SGDOptions(hp.lr)),
+                                volt::optim::StepLR{{.step_size = hp.step_size}});
+  }
+};
+
+struct ConfiguredData : RegressionData {
+  std::int64_t batch_size = 32;
+  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = batch_size}}; }
+};
+
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("volt_trainer_test_" + std::to_string(rd()) + std::to_string(rd()));
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an invalid option is rejected before fit writes any file", "[trainer]") {
+  ScratchDir dir;
+  const fs::path root = dir.path / "root";
+  volt::TrainerOptions options{.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false,
+                               .default_root_dir = root};
+  FitHParams hp{.lr = 0.1, .step_size = 1, .batch_size = 32};
+  std::string expected;
+  SECTION("val_check_interval larger than an epoch") {
+    options.val_check_interval = volt::BatchCount(100);
+    expected = "val_check_interval=100 is more than the 8 training batches";
+  }
+  SECTION("limit_train_batches below one batch") {
+    options.limit_train_batches = 0.01;
+    expected = "less than one batch";
+  }
+  SECTION("a scheduler with step_size 0") {
+    hp.step_size = 0;
+    expected = "StepLR step_size=0 is invalid";
+  }
+  SECTION("a loader with batch_size 0") {
+    hp.batch_size = 0;
+    expected = "batch_size = 0 is invalid";
+  }
+  SECTION("a default_root_dir that cannot be created") {
+    fs::create_directories(dir.path);
+    std::ofstream(dir.path / "a_file") << "x";
+    options.default_root_dir = dir.path / "a_file" / "root";
+    options.logger = false;  // the first write would be the first checkpoint, after training
+    expected = "is a file, not a folder";
+  }
+  ConfiguredRegressor model(hp);
+  ConfiguredData data;
+  data.batch_size = hp.batch_size;
+  volt::Trainer<ConfiguredRegressor, ConfiguredData> trainer(options);
+  REQUIRE_THROWS_WITH(trainer.fit(model, data), Catch::Contains(expected));
+  CHECK_FALSE(fs::exists(root));
+  CHECK_FALSE(fs::exists(dir.path / "a_file" / "root"));
+}
+
+TEST_CASE("an error raised in fit before anything was logged leaves no version_N folder", "[trainer]") {
+  ScratchDir dir;
+  struct FailingStep : Regressor {
+    torch::Tensor training_step(const volt::data::Example&, std::int64_t) {
+      throw std::runtime_error("broken training_step");
+    }
+  };
+  FailingStep model;
+  RegressionData data;
+  volt::Trainer<FailingStep, RegressionData> trainer(
+      {.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false, .default_root_dir = dir.path});
+  REQUIRE_THROWS_WITH(trainer.fit(model, data), Catch::Contains("broken training_step"));
+  CHECK_FALSE(fs::exists(dir.path / "lightning_logs"));
 }

@@ -3,7 +3,11 @@
 // Everything it calls is found at compile time; a missing or mis-declared hook is a
 // static_assert naming the fix (core/diagnose.hpp), and loops for absent hooks are never
 // instantiated.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -35,6 +39,7 @@
 #include <volt/loops/logging.hpp>
 #include <volt/loops/fit_loop.hpp>
 #include <volt/loops/prediction_loop.hpp>
+#include <volt/loops/preemption.hpp>
 #include <volt/loops/results_table.hpp>
 #include <volt/loops/run.hpp>
 #include <volt/loops/stage_hooks.hpp>
@@ -76,6 +81,30 @@ template <class Module, class DataModule> struct trainer_predict_needs_predict_s
 }  // namespace diagnostic
 
 namespace detail {
+// default_root_dir receives preempted.ckpt, the default checkpoints and logs: a folder that cannot
+// be created or written is reported when fit starts, before anything is written or trained,
+// instead of as a bare filesystem_error at the first save. Creates nothing.
+inline void check_root_dir_writable(const std::filesystem::path& root) {
+  const auto fail = [&](const std::string& problem) {
+    return std::invalid_argument(fmt::format("volt: TrainerOptions::default_root_dir=\"{}\" {}; fit writes its "
+                                             "checkpoints and logs there. Give a folder this process can write.",
+                                             root.string(), problem));
+  };
+  std::error_code ec;
+  const std::filesystem::path wanted =
+      std::filesystem::absolute(root.empty() ? std::filesystem::path(".") : root, ec).lexically_normal();
+  if (ec) throw fail(fmt::format("cannot be resolved ({})", ec.message()));
+  std::filesystem::path existing = wanted;
+  while (!std::filesystem::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
+  if (!std::filesystem::is_directory(existing, ec))
+    throw fail(existing == wanted ? std::string("is a file, not a folder")
+                                  : fmt::format("cannot be created: \"{}\" is a file, not a folder", existing.string()));
+  if (::access(existing.c_str(), W_OK | X_OK) != 0)
+    throw fail(existing == wanted
+                   ? fmt::format("is not writable ({})", std::strerror(errno))
+                   : fmt::format("cannot be created in \"{}\" ({})", existing.string(), std::strerror(errno)));
+}
+
 // Lightning's configure_callbacks, called at the start of every entry point (before
 // prepare_data); a declared hook of the wrong form is a compile error in hooks::call.
 template <class Module>
@@ -143,6 +172,11 @@ class Trainer {
   // checkpoint file, or from "last" / "best" of the ModelCheckpoint among the callbacks.
   FitResult fit(Module& module, DataModule& data, FitOptions fit_options = {}) {
     if constexpr (usable) {
+      // From the first line of fit to its last, SIGTERM / SIGUSR1 only set a flag (also during
+      // set-up, configure_optimizers and the loading of a checkpoint); the loop then saves
+      // preempted.ckpt before its first batch or at the next batch boundary.
+      loops::PreemptionGuard preemption_guard;
+      detail::check_root_dir_writable(effective_.default_root_dir);
       auto run = make_run(module, data);
       try {
         return loops::fit_loop(run, resolve_ckpt_path(run.callbacks, fit_options.ckpt_path));

@@ -1,5 +1,7 @@
 #include <volt/checkpoint/atomic_file.hpp>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -144,4 +146,20 @@ TEST_CASE("write_atomically reports a missing directory or an unreplaceable targ
   CHECK_THAT(checkpoint_error_of([&] { (void)write_atomically(occupied, [](std::ostream& out) { out << "x"; }); }),
              Contains("renaming the temporary file over it failed"));
   CHECK(entries(dir.path) == std::vector<std::string>{"occupied"});
+}
+
+TEST_CASE("the next write removes temporaries that killed writers left, and keeps those of live ones", "[checkpoint]") {
+  TempDir dir;
+  // A pid no process has: beyond the kernel's pid_max (at most 2^22).
+  const fs::path dead = dir.path / "epoch=1-step=5.ckpt.tmp-99999999-0123456789abcdef";
+  const fs::path live = dir.path / fmt::format("last.ckpt.tmp-{}-0123456789abcdef", static_cast<long>(::getppid()));
+  const fs::path mine = dir.path / fmt::format("last.ckpt.tmp-{}-fedcba9876543210", static_cast<long>(::getpid()));
+  const fs::path unrelated = dir.path / "notes.tmp-99999999-x";
+  for (const auto& p : {dead, live, mine, unrelated}) put(p, "partial");
+  write_atomically(dir.path / "last.ckpt", [](std::ostream& out) { out << "complete"; });
+  CHECK_FALSE(fs::exists(dead));  // any target's leftover: a killed periodic save is never retried
+  CHECK(fs::exists(live));        // its writer (our parent process) still runs
+  CHECK(fs::exists(mine));        // this process may be writing it on another thread
+  CHECK(fs::exists(unrelated));   // not a name write_atomically gives
+  CHECK(slurp(dir.path / "last.ckpt") == "complete");
 }

@@ -177,6 +177,20 @@ TEST_CASE("load_from_checkpoint refuses a checkpoint it cannot use, naming the f
     };
     CHECK_THROWS_WITH(volt::read_hparams<Missing>(other), Catch::Contains("hyperparameter \"dropout\" is missing"));
   }
+  SECTION("hyper-parameters the module's constructor rejects") {
+    Regressor trained(sample_hparams());
+    const fs::path other = fit_and_save(trained, dir.path / "picky", false);
+    struct Picky : Regressor {
+      explicit Picky(HParams h) : Regressor(check(std::move(h))) {}
+      static HParams check(HParams h) {
+        if (h.hidden < 8) throw std::invalid_argument("hidden must be at least 8");
+        return h;
+      }
+    };
+    CHECK_THROWS_AS(volt::load_from_checkpoint<Picky>(other), volt::checkpoint::CheckpointError);
+    CHECK_THROWS_WITH(volt::load_from_checkpoint<Picky>(other),
+                      Catch::Contains(other.string()) && Catch::Contains("hidden must be at least 8"));
+  }
 }
 
 TEST_CASE("hyper-parameters survive their JSON form", "[loggers]") {

@@ -239,3 +239,62 @@ TEST_CASE("write_idx writes what read_idx reads, gzipped by extension", "[data][
                       Contains("must be uint8") && Contains("Float"));
   REQUIRE_THROWS_AS(volt::data::write_idx(dir.path / "no" / "such" / "dir", t), DatasetError);
 }
+
+TEST_CASE("a damaged .gz is rejected, never decoded into other pixels", "[data][idx]") {
+  TempDir dir;
+  // Incompressible data, so that most of the file is deflate stream, plus the 8-byte trailer.
+  Bytes raw = idx_bytes(0x00000803, {6, 12, 12}, 0);
+  std::mt19937 random(7);
+  for (int i = 0; i < 6 * 12 * 12; ++i) raw.push_back(static_cast<unsigned char>(random() & 0xFF));
+  const fs::path good = dir.path / "images-idx3-ubyte.gz";
+  write_gz(good, raw);
+  const torch::Tensor expected = read_idx(good);
+  const Bytes gz = read_file(good);
+  REQUIRE(gz.size() > 100);
+
+  SECTION("every single-byte flip: rejected, or decoded to the same pixels") {
+    std::size_t rejected = 0;
+    for (std::size_t at = 0; at < gz.size(); ++at) {
+      Bytes damaged = gz;
+      damaged[at] ^= 0x5A;
+      const fs::path p = dir.path / "flipped-idx3-ubyte.gz";
+      write_plain(p, damaged);
+      INFO("byte " << at << " of " << gz.size());
+      try {
+        // Decoded: then to the very same pixels (a flip in the gzip header's mtime, xfl or os bytes,
+        // or in the padding bits after the last deflate block, changes nothing).
+        const torch::Tensor decoded = read_idx(p);
+        CHECK(torch::equal(decoded, expected));
+      } catch (const DatasetError& e) {
+        ++rejected;
+        CHECK_THAT(e.what(), Contains(p.string()));
+      }
+    }
+    CHECK(rejected >= gz.size() - 12);
+  }
+  SECTION("the trailer's CRC-32 or length changed") {
+    for (std::size_t from_end : {1, 4, 5, 8}) {
+      Bytes damaged = gz;
+      damaged[gz.size() - from_end] ^= 0x01;
+      const fs::path p = dir.path / "trailer-idx3-ubyte.gz";
+      write_plain(p, damaged);
+      REQUIRE_THROWS_WITH(read_idx(p), Contains(p.string()) && Contains("corrupt"));
+    }
+  }
+  SECTION("cut inside the trailer") {
+    for (std::size_t cut : {1, 4, 7}) {
+      const fs::path p = dir.path / "cut-idx3-ubyte.gz";
+      write_plain(p, Bytes(gz.begin(), gz.end() - static_cast<std::ptrdiff_t>(cut)));
+      REQUIRE_THROWS_WITH(read_idx(p), Contains(p.string()) && Contains("truncated"));
+    }
+  }
+  SECTION("more data than the header announces") {
+    Bytes longer = raw;
+    longer.push_back(1);
+    const fs::path p = dir.path / "longer-idx3-ubyte";
+    write_plain(p, longer);
+    REQUIRE_THROWS_WITH(read_idx(p), Contains(p.string()) && Contains("1 bytes after the 864 bytes"));
+    write_gz(dir.path / "longer-idx3-ubyte.gz", longer);
+    REQUIRE_THROWS_WITH(read_idx(dir.path / "longer-idx3-ubyte.gz"), Contains("of decompressed data"));
+  }
+}

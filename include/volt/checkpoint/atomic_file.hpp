@@ -11,19 +11,26 @@
 //
 // If the writer (or the flush, fsync or rename) fails, the temporary file is removed and the
 // exception propagates: the previous file at `target` is untouched. Only a process killed
-// between creating and renaming the temporary leaves it behind, as `<target>.tmp-<pid>-<random>`.
+// between creating and renaming the temporary leaves it behind, as `<target>.tmp-<pid>-<random>`;
+// the next successful write into the same folder removes such leftovers of processes that no
+// longer run (any target's: a killed periodic save is not written again under its name).
 // The new file gets the default permissions (0666 & ~umask), not those of the file it replaces.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <concepts>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -102,6 +109,34 @@ inline void fsync_directory(const std::filesystem::path& dir, const std::filesys
                                               target.string(), errno_message(err)));
 }
 
+// The pid in "<anything>.tmp-<pid>-<16 hex digits>", the name create_temporary_next_to gives.
+inline std::optional<long> temporary_owner(std::string_view name) {
+  const auto at = name.rfind(".tmp-");
+  if (at == std::string_view::npos || at == 0) return std::nullopt;
+  const std::string_view rest = name.substr(at + 5);
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos || dash == 0 || rest.size() - dash - 1 != 16) return std::nullopt;
+  long pid = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+  if (ec != std::errc{} || end != rest.data() + dash || pid <= 0) return std::nullopt;
+  for (char c : rest.substr(dash + 1))
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  return pid;
+}
+
+// Removes the temporaries that killed writers left in `dir`. A file whose writer may still run
+// (its pid exists, or is this process) is kept. Best effort: errors are ignored.
+inline void remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto pid = temporary_owner(it->path().filename().native());
+    if (!pid || *pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    std::filesystem::remove(it->path(), ignored);
+  }
+}
+
 }  // namespace detail
 
 template <class Fn>
@@ -132,6 +167,7 @@ void write_atomically(const std::filesystem::path& target, Fn&& write) {
     throw;
   }
   detail::fsync_directory(dir, target);
+  detail::remove_stale_temporaries(dir);
 }
 
 }  // namespace volt::checkpoint

@@ -75,7 +75,16 @@ std::shared_ptr<Module> load_from_checkpoint(const std::filesystem::path& path, 
     module = std::make_shared<Module>(std::forward<Args>(args)...);
   } else if constexpr (requires { std::declval<Module&>().hp; } &&
                        std::is_constructible_v<Module, detail::module_hparams_t<Module>>) {
-    module = std::make_shared<Module>(detail::read_hparams<detail::module_hparams_t<Module>>(reader, path));
+    auto hparams = detail::read_hparams<detail::module_hparams_t<Module>>(reader, path);
+    try {
+      module = std::make_shared<Module>(std::move(hparams));
+    } catch (const std::exception& e) {  // e.g. a constructor that validates its hyper-parameters
+      throw checkpoint::CheckpointError(
+          path, fmt::format("volt: load_from_checkpoint(\"{}\"): the module's constructor rejected the "
+                            "hyper-parameters stored in the checkpoint: {}. Pass constructor arguments that it "
+                            "accepts: load_from_checkpoint<Module>(path, args...).",
+                            path.string(), e.what()));
+    }
   } else if constexpr (std::is_default_constructible_v<Module>) {
     module = std::make_shared<Module>();
   } else {

@@ -1,7 +1,8 @@
 #pragma once
 // A Trainer checkpoint: everything a fit needs to continue exactly where it stopped.
 // Sections (checkpoint_file.hpp's container, written atomically):
-//   meta        JSON: volt version, epoch, global step, batches done in the epoch, epoch complete
+//   meta        JSON: volt version, epoch, global step, batches done in the epoch, batches done
+//               when its latest validation started, epoch complete
 //   state_dict  the module's parameters and buffers
 //   optimizers  every optimizer's and scheduler's state (torch archive)
 //   callbacks   JSON: each stateful callback's state_dict(), by state_key()
@@ -14,11 +15,20 @@
 //   hparams.yaml  the same, as Lightning's hparams.yaml; both also in weights-only checkpoints,
 //                 so load_from_checkpoint can rebuild the module from either
 //   datamodule    JSON: the DataModule's state_dict(), when it has one (also in weights-only ones)
-// Loading checks the whole file before touching anything, and restores the module if a later
-// section (e.g. an optimizer of another shape) fails, so nothing is ever half-loaded.
+// Loading checks the whole file before touching anything, and puts the whole run back if a
+// section that can only be checked by loading it (e.g. an optimizer of another shape) fails, so
+// nothing is ever half-loaded (load_trainer_checkpoint below).
+#include <climits>
 #include <cstddef>
+#include <cstdint>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <type_traits>
 #include <filesystem>
 #include <string>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -31,6 +41,7 @@
 #include <volt/checkpoint/checkpoint_hooks.hpp>
 #include <volt/checkpoint/error.hpp>
 #include <volt/checkpoint/module_state.hpp>
+#include <volt/core/metrics.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/reflect/hparams.hpp>
 #include <volt/reflect/hparams_yaml.hpp>
@@ -44,6 +55,9 @@ struct ResumePoint {
   std::int64_t epoch = 0;
   std::int64_t global_step = 0;
   std::int64_t batches_done = 0;  // batches of `epoch` to skip
+  // batches_done when validation last started in `epoch`: less than batches_done when the
+  // checkpoint was saved after a batch whose validation had not run yet.
+  std::int64_t validated_batches = 0;
 };
 
 namespace detail {
@@ -70,6 +84,7 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
                            {"epoch", run.state.current_epoch},
                            {"global_step", run.state.global_step},
                            {"batches_done", run.state.batches_done},
+                           {"validated_batches", run.state.validated_batches},
                            {"epoch_complete", run.state.epoch_complete},
                            {"weights_only", weights_only}});
   writer.add_tensors("state_dict", state_dict(run.module));
@@ -105,79 +120,290 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
   writer.write(path);
 }
 
-// Restores a fit from `path`. Throws CheckpointError naming the file and the first problem.
+namespace detail {
+
+// The loop counters of a full checkpoint, every field checked before anything is loaded.
+inline ResumePoint read_resume_point(const nlohmann::json& meta, const std::filesystem::path& path) {
+  const auto bad = [&](std::string_view problem) {
+    return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"meta\" section {}; "
+                                             "it was not written by volt's Trainer or is damaged. Use another "
+                                             "checkpoint.",
+                                             path.string(), problem));
+  };
+  if (!meta.is_object()) throw bad("is not a JSON object");
+  const auto count = [&](const char* key) {
+    const auto it = meta.find(key);
+    if (it == meta.end()) throw bad(fmt::format("has no \"{}\"", key));
+    if (!it->is_number_integer()) throw bad(fmt::format("gives \"{}\" as {}, not an integer", key, it->type_name()));
+    if (it->is_number_unsigned() ? it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
+                                 : it->get<std::int64_t>() < 0)
+      throw bad(fmt::format("gives \"{}\" = {}, outside 0..2^63-1", key, it->dump()));
+    return it->get<std::int64_t>();
+  };
+  ResumePoint point;
+  point.global_step = count("global_step");
+  point.epoch = count("epoch");
+  point.batches_done = count("batches_done");
+  // Absent in checkpoints of earlier volt versions: nothing pending.
+  point.validated_batches = meta.contains("validated_batches") ? count("validated_batches") : point.batches_done;
+  if (point.validated_batches > point.batches_done)
+    throw bad(fmt::format("gives \"validated_batches\" = {}, more than \"batches_done\" = {}", point.validated_batches,
+                          point.batches_done));
+  const auto complete = meta.find("epoch_complete");
+  if (complete == meta.end()) throw bad("has no \"epoch_complete\"");
+  if (!complete->is_boolean()) throw bad(fmt::format("gives \"epoch_complete\" as {}, not a boolean", complete->type_name()));
+  if (const auto w = meta.find("weights_only"); w != meta.end() && !w->is_boolean())
+    throw bad(fmt::format("gives \"weights_only\" as {}, not a boolean", w->type_name()));
+  if (complete->get<bool>()) {
+    if (point.epoch == INT64_MAX) throw bad("gives an epoch with no successor");
+    point.epoch += 1;
+    point.batches_done = 0;
+    point.validated_batches = 0;
+  }
+  return point;
+}
+
+// The generator states of the "rng" section, each checked on a scratch generator first.
+inline NamedTensors checked_rng_states(const CheckpointReader& reader, const std::filesystem::path& path) {
+  NamedTensors states = reader.tensors("rng");
+  const auto bad = [&](std::string_view problem) {
+    return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"rng\" section {}; "
+                                             "without the generators' states the resumed run would not be the one "
+                                             "that was interrupted. Use another checkpoint.",
+                                             path.string(), problem));
+  };
+  bool has_cpu = false;
+  for (const auto& [name, state] : states) {
+    if (name == "cpu") {
+      has_cpu = true;
+      if (state.scalar_type() != torch::kUInt8 || state.dim() != 1)
+        throw bad(fmt::format("holds a CPU generator state of dtype {} and {} dimensions, not a uint8 vector",
+                              c10::toString(state.scalar_type()), state.dim()));
+      try {
+        at::Generator scratch = at::make_generator<at::CPUGeneratorImpl>();
+        scratch.set_state(state);
+      } catch (const c10::Error& e) {
+        throw bad(fmt::format("holds a CPU generator state torch rejects ({})", e.what_without_backtrace()));
+      }
+    } else if (name.rfind("cuda:", 0) != 0) {
+      throw bad(fmt::format("holds a state for \"{}\", which is no generator volt saves", name));
+    }
+  }
+  if (!has_cpu) throw bad("has no CPU generator state");
+  return states;
+}
+
+// The saved gradients, each naming a parameter of the module with its shape and dtype.
+template <class Module>
+NamedTensors checked_grads(const CheckpointReader& reader, Module& module, const std::filesystem::path& path) {
+  NamedTensors grads = reader.tensors("grads");
+  const auto params = module.named_parameters();
+  std::set<std::string> seen;
+  for (const auto& [name, g] : grads) {
+    const auto bad = [&](std::string_view problem) {
+      return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: the gradient of "
+                                               "\"{}\" {}; nothing was loaded. Use a checkpoint of this model.",
+                                               path.string(), name, problem));
+    };
+    if (!seen.insert(name).second) throw bad("is stored twice");
+    const torch::Tensor* param = params.find(name);
+    if (param == nullptr) throw bad("is for a parameter the model does not have");
+    if (g.sizes() != param->sizes())
+      throw bad(fmt::format("has shape {} but the parameter has {}", shape_string(g.sizes()),
+                            shape_string(param->sizes())));
+    if (g.scalar_type() != param->scalar_type())
+      throw bad(fmt::format("has dtype {} but the parameter has {}", c10::toString(g.scalar_type()),
+                            c10::toString(param->scalar_type())));
+  }
+  return grads;
+}
+
+// libtorch's Optimizer::load checks no shapes: every tensor a loaded optimizer holds for a
+// parameter must have that parameter's shape and dtype (0-dim bookkeeping tensors aside), so a
+// mismatch fails here instead of at the first optimizer step. LBFGS keeps flat vectors over all
+// parameters and is not checked.
+template <class Optimizer>
+void check_optimizer_state(Optimizer& optimizer, std::size_t index) {
+  if constexpr (!std::is_base_of_v<torch::optim::LBFGS, Optimizer>) {
+    torch::optim::Optimizer& base = optimizer;
+    for (const auto& group : base.param_groups())
+      for (const auto& p : group.params()) {
+        const auto it = base.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+        if (it == base.state().end()) continue;
+        torch::serialize::OutputArchive out;
+        it->second->serialize(out);
+        std::ostringstream bytes;
+        out.save_to(bytes);
+        const std::string image = std::move(bytes).str();
+        torch::serialize::InputArchive in;
+        in.load_from(image.data(), image.size());
+        for (const auto& key : in.keys()) {
+          c10::IValue value;
+          if (!in.try_read(key, value) || !value.isTensor()) continue;
+          const torch::Tensor t = value.toTensor();
+          if (!t.defined() || t.dim() == 0) continue;
+          if (t.sizes() != p.sizes() || t.scalar_type() != p.scalar_type())
+            throw std::runtime_error(fmt::format(
+                "optimizer {} ({}) holds \"{}\" of shape {} and dtype {} for a parameter of shape {} and dtype {}.",
+                index, ::volt::optim::class_name<Optimizer>(), key, shape_string(t.sizes()),
+                c10::toString(t.scalar_type()), shape_string(p.sizes()), c10::toString(p.scalar_type())));
+        }
+      }
+  }
+}
+
+inline std::string archive_bytes(torch::serialize::OutputArchive& archive) {
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return std::move(bytes).str();
+}
+
+// Everything a resume overwrites, copied, so that a load that fails half way can put it back.
+// Not the callbacks: their state_dict() is a hook a user sees (Lightning calls it when saving
+// only), so they are loaded last, after everything that can fail.
+template <class Run, class Optimization>
+struct RunSnapshot {
+  std::vector<torch::Tensor> module_state;
+  std::vector<torch::Tensor> grads;
+  std::string optimization;
+  nlohmann::json metrics;
+  nlohmann::json precision;
+  NamedTensors rng;
+
+  RunSnapshot(Run& run, Optimization& optimization_) {
+    for (const auto& [name, t] : state_dict(run.module)) module_state.push_back(t.clone());
+    for (const auto& p : run.module.parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor{});
+    torch::serialize::OutputArchive archive;
+    optimization_.save(archive);
+    optimization = archive_bytes(archive);
+    metrics = run.metrics.state();
+    if constexpr (requires { run.precision.state_dict(); }) precision = run.precision.state_dict();
+    rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (torch::cuda::is_available())
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
+        rng.emplace_back(fmt::format("cuda:{}", i), at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i)).get_state());
+  }
+
+  // Puts everything back; called while an exception is in flight, so it must not throw.
+  void restore(Run& run, Optimization& optimization_) const noexcept {
+    try {
+      torch::NoGradGuard no_grad;
+      auto current = state_dict(run.module);
+      for (std::size_t i = 0; i < current.size() && i < module_state.size(); ++i) current[i].second.copy_(module_state[i]);
+      std::size_t i = 0;
+      for (auto& p : run.module.parameters()) p.mutable_grad() = i < grads.size() ? grads[i++] : torch::Tensor{};
+      // Optimizer::load adds state but never removes it: clear first, then load the copy.
+      optimization_.for_each_optimizer(
+          [](auto& opt, std::size_t) { static_cast<torch::optim::Optimizer&>(opt).state().clear(); });
+      torch::serialize::InputArchive archive;
+      archive.load_from(optimization.data(), optimization.size());
+      optimization_.load(archive);
+      run.metrics.load_state(metrics);
+      if constexpr (requires { run.precision.load_state_dict(precision); }) run.precision.load_state_dict(precision);
+      for (const auto& [name, state] : rng) {
+        at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
+                                          : at::globalContext().defaultGenerator(c10::Device(name));
+        gen.set_state(state);
+      }
+    } catch (...) {  // state taken from this very run: restoring it does not fail in practice
+    }
+  }
+};
+
+}  // namespace detail
+
+// Restores a fit from `path`, all or nothing. Throws CheckpointError naming the file and the
+// first problem. Everything that can be checked without touching the run is checked first
+// (every section's CRC and format, the loop counters, the module's tensors' names, shapes and
+// dtypes, gradients, generator states); what can only be checked by loading (optimizer and
+// scheduler state, the precision policy's and callbacks' state) is loaded after a copy of the
+// run's state was taken, and a failure puts that copy back: module, gradients, optimizers,
+// schedulers, metrics, precision and generators are then as they were. Callbacks load last, so
+// only an exception from a callback's own load_state_dict can leave callbacks partly loaded.
 template <class Run, class Optimization>
 ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path) {
   const CheckpointReader reader = CheckpointReader::open(path);  // validates every section's bounds and CRC
   const nlohmann::json meta = reader.json("meta");
-  if (meta.value("weights_only", false))
+  if (meta.is_object() && meta.contains("weights_only") && meta["weights_only"].is_boolean() &&
+      meta["weights_only"].get<bool>())
     throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" holds weights only (save_weights_only): there is "
                                             "no optimizer or loop state to resume from. Resume from a full checkpoint, "
                                             "or load its weights with volt::checkpoint::load_state_dict.",
                                             path.string()));
-  for (const char* section : {"optimizers", "callbacks", "metrics", "rng", "grads"})
+  for (const char* section : {"state_dict", "optimizers", "callbacks", "metrics", "rng", "grads"})
     if (!reader.has(section))
       throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" has no \"{}\" section; it was not written by "
                                               "volt's Trainer or is damaged.",
                                               path.string(), section));
-
-  // The module first (checked in full before any copy), then the rest; on failure the module's
-  // previous weights come back.
-  const NamedTensors previous = state_dict(run.module);
-  std::vector<torch::Tensor> previous_copies;
-  for (const auto& [name, t] : previous) previous_copies.push_back(t.clone());
+  const ResumePoint point = detail::read_resume_point(meta, path);
+  const NamedTensors weights = reader.tensors("state_dict");
+  const NamedTensors grads = detail::checked_grads(reader, run.module, path);
+  const NamedTensors rng = detail::checked_rng_states(reader, path);
+  const nlohmann::json callbacks = reader.json("callbacks");
+  if (!callbacks.is_object())
+    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"callbacks\" section "
+                                            "is {}, not a JSON object; it is damaged. Use another checkpoint.",
+                                            path.string(), callbacks.type_name()));
+  const nlohmann::json metrics = reader.json("metrics");
+  MetricStore loaded_metrics;  // decoded in full before anything is assigned
+  try {
+    loaded_metrics.load_state(metrics);
+  } catch (const std::exception& e) {
+    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"metrics\" section "
+                                            "is not what volt writes ({}). Use another checkpoint.",
+                                            path.string(), e.what()));
+  }
+  auto optimizers = reader.archive("optimizers", run.state.device);
+  std::optional<nlohmann::json> datamodule_state;
+  if (reader.has("datamodule")) datamodule_state = reader.json("datamodule");
   // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
   // before their load_state_dict.
   const Checkpoint hook_checkpoint = read_checkpoint_hooks(reader, meta);
-  run.call(hooks::on_load_checkpoint, hook_checkpoint);
-  load_state_dict(run.module, reader.tensors("state_dict"), path);
+  const detail::RunSnapshot<Run, Optimization> snapshot(run, optimization);
   try {
+    run.call(hooks::on_load_checkpoint, hook_checkpoint);
+    load_state_dict(run.module, weights, path);  // checks names, shapes and dtypes before it copies
     run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
-    auto optimizers = reader.archive("optimizers", run.state.device);
     optimization.load(optimizers);
-    const nlohmann::json callbacks = reader.json("callbacks");
-    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
-      if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
-    });
-    run.metrics.load_state(reader.json("metrics"));
-    if constexpr (requires { run.data.load_state_dict(reader.json("datamodule")); })
-      if (reader.has("datamodule")) run.data.load_state_dict(reader.json("datamodule"));
+    optimization.for_each_optimizer([](auto& opt, std::size_t i) { detail::check_optimizer_state(opt, i); });
     // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
     // fresh grad scaler, as Lightning does.
     if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })
       if (reader.has("precision")) run.precision.load_state_dict(reader.json("precision"));
-    for (const auto& [name, state] : reader.tensors("rng")) {
-      if (name == "cpu") {
-        at::Generator gen = at::detail::getDefaultCPUGenerator();
-        gen.set_state(state);
-      } else if (torch::cuda::is_available() && name.rfind("cuda:", 0) == 0) {
-        at::Generator gen = at::globalContext().defaultGenerator(c10::Device(name));
-        gen.set_state(state);
-      }
-    }
-    const NamedTensors grads = reader.tensors("grads");
+    run.metrics = std::move(loaded_metrics);
     for (auto& p : run.module.named_parameters()) {
       auto& param = p.value();
       param.mutable_grad() = torch::Tensor{};
       for (const auto& [name, g] : grads)
         if (name == p.key()) param.mutable_grad() = g.to(param.device()).clone();
     }
+    for (const auto& [name, state] : rng) {
+      if (name == "cpu") {
+        at::Generator gen = at::detail::getDefaultCPUGenerator();
+        gen.set_state(state);
+      } else if (torch::cuda::is_available()) {
+        at::Generator gen = at::globalContext().defaultGenerator(c10::Device(name));
+        gen.set_state(state);
+      }
+    }
+    // The user's own state_dict code comes last, after everything volt can put back.
+    if constexpr (requires { run.data.load_state_dict(std::declval<const nlohmann::json&>()); })
+      if (datamodule_state) run.data.load_state_dict(*datamodule_state);
+    // Last: a callback whose load_state_dict throws leaves the callbacks before it loaded.
+    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
+      if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
+    });
+  } catch (const CheckpointError&) {
+    snapshot.restore(run, optimization);
+    throw;
   } catch (const std::exception& e) {
-    torch::NoGradGuard no_grad;
-    auto current = state_dict(run.module);
-    for (std::size_t i = 0; i < current.size() && i < previous_copies.size(); ++i) current[i].second.copy_(previous_copies[i]);
-    throw CheckpointError(path, fmt::format("volt: cannot resume from checkpoint \"{}\": {} The model was left as it "
-                                            "was; check that configure_optimizers returns the optimizers the "
-                                            "checkpoint was saved with.",
-                                            path.string(), e.what()));
-  }
-  ResumePoint point;
-  point.global_step = meta.at("global_step").get<std::int64_t>();
-  point.epoch = meta.at("epoch").get<std::int64_t>();
-  point.batches_done = meta.at("batches_done").get<std::int64_t>();
-  if (meta.at("epoch_complete").get<bool>()) {
-    point.epoch += 1;
-    point.batches_done = 0;
+    snapshot.restore(run, optimization);
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+    throw CheckpointError(path, fmt::format("volt: cannot resume from checkpoint \"{}\": {} Nothing was loaded: the "
+                                            "model was left as it was, and so were its optimizers, callbacks and the "
+                                            "random generators; check that configure_optimizers returns the "
+                                            "optimizers the checkpoint was saved with.",
+                                            path.string(), torch_error ? torch_error->what_without_backtrace() : e.what()));
   }
   return point;
 }

@@ -55,7 +55,11 @@ struct RunState {
   std::string stop_reason{};
   // Loop progress, saved in checkpoints: batches of the current epoch done, and whether the
   // epoch's end (epoch-end hooks) has been reached, so a resume starts at the right batch.
+  // batches_done counts a batch once its optimizer step is in the weights, before the hooks that
+  // may save run; validated_batches is batches_done when the epoch's latest validation started,
+  // so a checkpoint saved between a batch and its due validation resumes into that validation.
   std::int64_t batches_done = 0;
+  std::int64_t validated_batches = 0;
   bool epoch_complete = false;
   std::int64_t resume_skip = 0;  // batches of the first epoch a resumed fit skips
   bool preempted = false;        // a SIGTERM / SIGUSR1 ended the fit at a batch boundary

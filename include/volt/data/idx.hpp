@@ -6,6 +6,8 @@
 //
 // Every failure is a DatasetError whose message names the file, what is wrong with it, and
 // what to do about it, because a data problem found at startup should not need a debugger.
+// A gzipped file is read to its end, so its trailer's CRC-32 and length are checked: a file
+// that `gzip -t` rejects is rejected here too.
 #include <torch/types.h>
 
 #include <fmt/format.h>
@@ -168,6 +170,18 @@ inline torch::Tensor read_idx(const std::filesystem::path& path, std::string_vie
 
   torch::Tensor out = torch::empty(shape, torch::TensorOptions().dtype(torch::kUInt8));
   if (const int64_t got = read(out.data_ptr<uint8_t>(), total); got < total) throw truncated(got);
+  // Read on to the end: only there does zlib check the gzip trailer (CRC-32 and length of the
+  // data), so a flipped byte inside the data is caught here instead of training on it.
+  std::array<unsigned char, 4096> extra{};
+  int64_t trailing = 0;
+  for (int64_t got; (got = read(extra.data(), static_cast<int64_t>(extra.size()))) > 0;) trailing += got;
+  if (trailing > 0)
+    throw fail(fmt::format("it has {} bytes{} after the {} bytes of {} its header announces (shape {}); the file is "
+                           "corrupt or not an IDX file",
+                           trailing, gzdirect(gz.get()) != 0 ? "" : " of decompressed data", total, what,
+                           fmt::join(shape, "x")));
+  if (*cut_short() != '\0')
+    throw fail("the gzip stream ends before its trailer (CRC-32 and length); the file is truncated");
   return out;
 }
 

@@ -124,12 +124,31 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
 
   run.emit(hooks::on_train_epoch_start);
   std::conditional_t<collect, std::vector<Output>, NoStepOutput> outputs{};
-  bool last_batch_ran = false;
   const std::int64_t skip = std::exchange(run.state.resume_skip, 0);
+  // A checkpoint saved after the epoch's last batch resumes with every batch done: the
+  // epoch-interval schedulers stepped then, before it was saved.
+  bool last_batch_ran = skip > 0 && n_batches > 0 && skip >= n_batches;
   run.state.batches_done = skip;
+  if (skip == 0) run.state.validated_batches = 0;
   run.state.epoch_complete = false;
+  // Resumed from a checkpoint saved after batch skip-1 but before its due validation ran (e.g.
+  // by a save in on_train_batch_end): that validation runs now, before batch skip.
+  const auto validation_due_after = [&](std::int64_t batch_idx, bool is_last) {
+    return val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
+  };
+  if (skip > 0 && run.state.validated_batches < skip && val.this_epoch &&
+      validation_due_after(skip - 1, n_batches > 0 && skip >= n_batches)) {
+    run.state.validated_batches = skip;
+    run_validation(run, &train_loader, val_loader, val.max_batches);
+    if constexpr (!ManualOptimization<Module>)
+      step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
+  }
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     if (batch_idx < skip) return true;  // a resumed fit: these ran before the checkpoint
+    if (preemption_signal().load() != 0) {  // arrived before this batch (e.g. during set-up)
+      run.state.preempted = true;
+      return false;
+    }
     const Batch batch = run.prepare_batch(std::forward<decltype(raw_batch)>(raw_batch));
     bool skip_rest = false;
     run.emit_callbacks(hooks::on_train_batch_start, batch, batch_idx);
@@ -143,6 +162,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     auto timed_batch = run.template profile_phase<RunTrainingBatch>();
     Output output = train_step(batch, batch_idx, is_last);
     timed_batch.stop();
+    // Progress first: every hook from here on may save a checkpoint, and the weights, optimizer
+    // and global step it saves already include this batch (Lightning's "processed" counter).
+    run.state.batches_done = batch_idx + 1;
     if constexpr (!ManualOptimization<Module>) {
       if (is_last) {
         step_schedulers(run, optimization, Interval::epoch, epoch + 1, SchedulerFilter::unmonitored);
@@ -153,11 +175,12 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if constexpr (collect) outputs.push_back(std::move(output));
     if (run.state.global_step != steps_before) log_step_metrics(run);
 
-    const bool check_due = val.check_batch > 0 ? (batch_idx + 1) % val.check_batch == 0 : is_last;
-    if (val.this_epoch && check_due) run_validation(run, &train_loader, val_loader, val.max_batches);
+    if (val.this_epoch && validation_due_after(batch_idx, is_last)) {
+      run.state.validated_batches = batch_idx + 1;
+      run_validation(run, &train_loader, val_loader, val.max_batches);
+    }
     if constexpr (!ManualOptimization<Module>)
       step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
-    run.state.batches_done = batch_idx + 1;
     if (preemption_signal().load() != 0) {
       run.state.preempted = true;
       return false;
@@ -202,6 +225,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
   // Validation happens if the module can validate the loader this run validates on.
   const bool validates = overfit ? train_loader_validates : val_loader_validates;
 
+  run.state.preempted = false;  // Trainer::fit installed the PreemptionGuard before anything else
   run.fit_started = std::chrono::steady_clock::now();
   std::optional<torch::autograd::DetectAnomalyGuard> anomaly;
   if (opt.detect_anomaly) anomaly.emplace();
@@ -221,13 +245,11 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       run.state.current_epoch = point.epoch;
       run.state.global_step = point.global_step;
       run.state.resume_skip = point.batches_done;
+      run.state.validated_batches = point.validated_batches;
       resumed = true;
     }
-    PreemptionGuard preemption_guard;
-    run.state.preempted = false;
     if (opt.model_summary_on() && run.state.global_rank == 0)
       print_fit_summary<Module, batch_type_t<TrainLoader>>(run, optimization);
-    log_hyperparams(run);
     run.emit(hooks::on_fit_start);
 
     // Lightning asks for the val loader inside the sanity check, after on_sanity_check_start;
@@ -303,6 +325,9 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       }
     }
 
+    // The first file a logger writes: after everything above was checked (loaders, batch counts,
+    // validation plan), so that an invalid option leaves no version_N folder behind.
+    log_hyperparams(run);
     run.module.train();
     run.emit(hooks::on_train_start);
     const std::int64_t max_epochs = opt.resolved_max_epochs();

@@ -77,7 +77,9 @@ void finalize_loggers(Run& run, std::string_view status) {
     }
   });
   for_each_logger(run, [&](auto& logger) {
-    logger.save();
+    // Lightning's trainer calls only finalize("failed") after an error: a logger that has not
+    // written yet creates no folder for a run that never trained.
+    if (status != "failed") logger.save();
     logger.finalize(status);
     if constexpr (requires { logger.write_report(summary); }) logger.write_report(summary);
     else if constexpr (requires { logger.write_report(); }) logger.write_report();
