@@ -6,7 +6,7 @@
 #   volt_fast      the same file with volt::compiled, volt_target_precompile_headers
 # Each is its own project (own build tree, Release), built once first; then, alternating the order,
 # each round touches the one source file of each project and times `cmake --build` of it.
-# Prints the median wall seconds and the median of the per-round ratios to hand_written.
+# Prints the median wall and CPU seconds and the medians of the per-round ratios to hand_written.
 # Usage: compile_cost_rebuild.sh <work dir>    (VOLT_REBUILD_REPS, default 3; CMAKE_PREFIX_PATH passes through)
 set -eu
 work=${1:-compile_cost_rebuild}
@@ -15,6 +15,10 @@ volt_src=$(cd "$here/.." && pwd)
 py=$(command -v python3 || true)
 if [ -z "$py" ]; then
   echo "bench rebuild skipped: python3 is needed"
+  exit 0
+fi
+if [ ! -x /usr/bin/time ]; then
+  echo "bench rebuild skipped: /usr/bin/time is missing (apt-get install time)"
   exit 0
 fi
 mkdir -p "$work"
@@ -56,13 +60,13 @@ for n in $names; do
     { echo "bench rebuild FAIL: building $n (see $work/$n/build.log)" >&2; exit 1; }
 done
 
-# rebuild <name>: touch the model file, time the whole build; prints wall seconds
+# rebuild <name>: touch the model file, time the whole build; prints wall and CPU seconds (user +
+# system of cmake, make, the compiler and the linker: steadier than wall time on a shared machine)
 rebuild() {
   touch "$work/$1/model.cpp"
-  start=$("$py" -c 'import time; print(time.monotonic())')
-  cmake --build "$work/$1/build" > "$work/$1/rebuild.log" 2>&1 ||
+  /usr/bin/time -f "%e %U %S" -o "$work/$1/rebuild.time" cmake --build "$work/$1/build" > "$work/$1/rebuild.log" 2>&1 ||
     { echo "bench rebuild FAIL: rebuilding $1 (see $work/$1/rebuild.log)" >&2; exit 1; }
-  "$py" -c "import time; print(time.monotonic() - $start)"
+  awk '{ print $1, $2 + $3 }' "$work/$1/rebuild.time"
 }
 
 reps=${VOLT_REBUILD_REPS:-3}
@@ -81,7 +85,9 @@ done
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 for k, name in enumerate(("hand_written", "volt_header_only", "volt_fast")):
-    wall = statistics.median(r[k] for r in rows)
-    ratio = statistics.median(r[k] / r[0] for r in rows)
-    print(f"bench rebuild/{name} wall_s={wall:.1f} ratio={ratio:.2f}")
+    w, c = 2 * k, 2 * k + 1
+    print(f"bench rebuild/{name} wall_s={statistics.median(r[w] for r in rows):.1f} "
+          f"cpu_s={statistics.median(r[c] for r in rows):.1f} "
+          f"ratio={statistics.median(r[w] / r[0] for r in rows):.2f} "
+          f"cpu_ratio={statistics.median(r[c] / r[1] for r in rows):.2f}")
 PY
