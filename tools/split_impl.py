@@ -236,7 +236,6 @@ def main():
                 (stack[-1][1] if stack else blocks).append(block)
         else:
             (stack[-1][1] if stack else blocks).append(t)
-    rel = path.relative_to(path.parents[len(path.parts) - 1 - path.parts.index("volt") + 0])
     return header_out, blocks
 
 
@@ -255,7 +254,6 @@ if __name__ == "__main__":
     hl = hdr.splitlines(keepends=True)
     last_inc = max(i for i, l in enumerate(hl) if l.startswith("#include") and "VOLT_SEPARATE" not in l and "/impl/" not in l)
     hl.insert(last_inc + 1, "#include <volt/detail/config.hpp>\n")
-    # keep the includes sorted if the last one is a volt header
     path.write_text("".join(hl))
     impl_path.parent.mkdir(exist_ok=True)
     impl_path.write_text(
