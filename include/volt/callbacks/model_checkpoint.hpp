@@ -312,6 +312,15 @@ class ModelCheckpoint {
               : fallback;
       out.insert_or_assign(key, v);
     };
+    // Rank 0's values on every rank: the same top-k decisions and best_model_path everywhere,
+    // whatever each rank logged without sync_dist (Lightning broadcasts the file path).
+    if (ctx.world_size() > 1 && !out.empty()) {
+      std::vector<double> values;
+      for (const auto& [name, value] : out) values.push_back(std::get<double>(value));
+      const auto shared = ctx.broadcast(torch::tensor(values, torch::kFloat64), 0);
+      std::size_t k = 0;
+      for (auto& [name, value] : out) value = shared[static_cast<std::int64_t>(k++)].item<double>();
+    }
     as_int("epoch", ctx.current_epoch());
     as_int("step", ctx.global_step());
     return out;

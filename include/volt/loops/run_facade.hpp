@@ -26,6 +26,13 @@ void install_collectives(Run& run) {
     return torch::Tensor(run.strategy.broadcast(t, src));
   };
   facade.barrier = [&run] { run.strategy.barrier(); };
+  // sync_dist: over the Trainer's strategy, which outlives the MetricStore's use of it.
+  if (run.strategy.world_size() > 1)
+    run.metrics.set_sync_dist([strategy = &run.strategy](const torch::Tensor& t, ReduceOp op) {
+      return torch::Tensor(strategy->reduce(t, op));
+    });
+  else
+    run.metrics.set_sync_dist({});
 }
 
 template <class Run, class Optimization>
