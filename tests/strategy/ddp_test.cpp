@@ -2,10 +2,11 @@
 // case starts the local launcher (strategy/launcher.hpp) on this very executable with the hidden
 // tag [ddp_worker] and VOLT_DDP_TEST_* variables; each rank then runs a real Trainer.fit and
 // writes what it saw into a temporary folder, which the parent compares:
-//   - weights after every epoch bitwise equal across ranks, and bitwise equal to an emulated
-//     reference (each rank's gradient times 1/world, summed in rank order, as the Reducer does);
-//     against one process on the combined batch equal within 1e-6 relative; with 2 and 3 ranks,
-//     with and without accumulate_grad_batches = 2 (no_sync);
+//   - weights after every epoch bitwise equal across ranks, and (2 ranks) bitwise equal to an
+//     emulated reference (each rank's gradient times 1/world, summed in rank order, as the
+//     Reducer does; 3 ranks: within 1e-6, see check_fit); against one process on the combined
+//     batch equal within 1e-6 relative; with 2 and 3 ranks, with and without
+//     accumulate_grad_batches = 2 (no_sync);
 //   - the collectives (reduce, all_gather, broadcast, reduce_boolean_decision, barrier);
 //   - a rank killed mid-epoch: the launcher names it, and the other rank fails by itself (its
 //     error, naming its rank, is written before the launcher's grace period would kill it).
@@ -234,6 +235,10 @@ std::vector<torch::Tensor> reference(std::int64_t world, std::int64_t accumulate
   return epochs;
 }
 
+double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs().max() / b.abs().max()).item<double>();
+}
+
 void check_fit(std::int64_t world, std::int64_t accumulate) {
   const auto out = fresh_dir(fmt::format("fit{}_{}", world, accumulate));
   const auto result = launch(world, "fit", out, {{"VOLT_DDP_TEST_ACCUMULATE", std::to_string(accumulate)}});
@@ -245,9 +250,12 @@ void check_fit(std::int64_t world, std::int64_t accumulate) {
     INFO("epoch " << epoch);
     const auto rank0 = load(out / fmt::format("rank0_epoch{}.pt", epoch));
     for (std::int64_t r = 1; r < world; ++r) CHECK(torch::equal(rank0, load(out / fmt::format("rank{}_epoch{}.pt", r, epoch))));
-    CHECK(torch::equal(rank0, emulated[epoch]));
-    const double rel = ((rank0 - combined[epoch]).abs().max() / combined[epoch].abs().max()).item<double>();
-    CHECK(rel <= 1e-6);
+    // Two ranks: a + b is the same sum in any order, so the Reducer's result is bitwise the
+    // emulated one. Three: Gloo's ring allreduce starts each segment's sum at a different rank,
+    // so (a + b) + c and (b + c) + a differ in the last bit; equal to float rounding only.
+    if (world == 2) CHECK(torch::equal(rank0, emulated[epoch]));
+    else CHECK(relative_difference(rank0, emulated[epoch]) <= 1e-6);
+    CHECK(relative_difference(rank0, combined[epoch]) <= 1e-6);
     CHECK_FALSE(torch::equal(rank0, Net().flat()));  // it trained
   }
   fs::remove_all(out);
