@@ -75,6 +75,7 @@ std::optional<std::string> env(const char* name) {
 
 struct WorkerModule : Net {
   fs::path out;
+  torch::nn::Linear unused{nullptr};  // VOLT_DDP_TEST_UNUSED: a layer the loss never reaches
   std::int64_t kill_rank_at_step = -1;     // this rank kills itself (SIGKILL) at this global step
   std::int64_t preempt_rank_at_step = -1;  // this rank gets SIGTERM (preemption) at this global step
   torch::Tensor training_step(const volt::data::Example& batch, std::int64_t batch_idx, volt::Context& ctx) {
@@ -117,6 +118,7 @@ void worker_fit(const fs::path& out, const volt::DDP& ddp) {
   const auto rank = ddp.global_rank();
   if (auto kill = env("VOLT_DDP_TEST_KILL_RANK"); kill && std::stoll(*kill) == rank) module.kill_rank_at_step = 2;
   if (auto p = env("VOLT_DDP_TEST_PREEMPT_RANK"); p && std::stoll(*p) == rank) module.preempt_rank_at_step = 3;
+  if (env("VOLT_DDP_TEST_UNUSED")) module.unused = module.register_module("unused", torch::nn::Linear(3, 3));
   WorkerData data;
   const bool files = env("VOLT_DDP_TEST_FILES").has_value();  // logs and checkpoints on
   volt::Trainer<WorkerModule, WorkerData, volt::DDP, volt::precision::FP32, volt::ModelCheckpoint> trainer(
@@ -271,7 +273,9 @@ TEST_CASE("ddp worker (run by the DDP tests through the launcher)", "[.ddp_worke
     return;
   }
   try {
-    volt::DDP ddp({.timeout = std::chrono::seconds(60)});
+    volt::DDP ddp({.timeout = std::chrono::seconds(60),
+                   .find_unused_parameters = env("VOLT_DDP_TEST_UNUSED").has_value(),
+                   .gradient_as_bucket_view = env("VOLT_DDP_TEST_BUCKET_VIEW").has_value()});
     if (*scenario == "fit") worker_fit(*out, ddp);
     else if (*scenario == "collectives") worker_collectives(*out, ddp);
     else FAIL("unknown scenario " << *scenario);
@@ -298,8 +302,9 @@ TEST_CASE("DDP rank awareness: sync_dist means, one checkpoint, one log, the sam
   INFO(result.message);
   REQUIRE(result.exit_code == 0);
   // spread: rank r logs 10 r + batch_idx with weight r + 1 over 6 batches; the last epoch's
-  // weighted mean over both ranks: (1 * (0+..+5) + 2 * (60+..+65)) / (6 + 12).
-  const double expected = (1.0 * 15 + 2.0 * (60 * 6 + 15)) / 18.0;
+  // weighted mean over both ranks: (1 * (0+..+5) + 2 * (10+..+15)) / (6 + 12) = 165 / 18
+  // (rank 0's own mean would be 2.5, rank 1's 12.5, their plain mean 7.5).
+  const double expected = (1.0 * 15 + 2.0 * (10 * 6 + 15)) / 18.0;
   for (int r = 0; r < 2; ++r) CHECK(std::stod(read_text(out / fmt::format("rank{}_spread.txt", r))) == Approx(expected).epsilon(1e-12));
   // local_loss (no sync_dist) differs per rank (0 and 1); ModelCheckpoint takes rank 0's values
   // on every rank, so both report the same best path, and only rank 0 wrote it.
@@ -336,6 +341,29 @@ TEST_CASE("DDP: SIGTERM on one rank stops every rank at the same step; the resum
                        load(reference_dir / fmt::format("rank0_epoch{}.pt", kEpochs - 1))));
   fs::remove_all(out);
   fs::remove_all(reference_dir);
+}
+
+TEST_CASE("DDP options: gradient_as_bucket_view and find_unused_parameters give the same weights", "[strategy][ddp]") {
+  const auto plain = fresh_dir("plain");
+  REQUIRE(launch(2, "fit", plain).exit_code == 0);
+  const auto views = fresh_dir("views");
+  auto result = launch(2, "fit", views, {{"VOLT_DDP_TEST_BUCKET_VIEW", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const auto unused = fresh_dir("unused");
+  result = launch(2, "fit", unused, {{"VOLT_DDP_TEST_UNUSED", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    const auto expected = load(plain / fmt::format("rank0_epoch{}.pt", epoch));
+    for (int r = 0; r < 2; ++r) {
+      CHECK(torch::equal(load(views / fmt::format("rank{}_epoch{}.pt", r, epoch)), expected));
+      // The unused layer's parameters come last in flat(): the used ones trained as without it.
+      const auto with_unused = load(unused / fmt::format("rank{}_epoch{}.pt", r, epoch));
+      CHECK(torch::equal(with_unused.narrow(0, 0, expected.numel()), expected));
+    }
+  }
+  for (const auto& dir : {plain, views, unused}) fs::remove_all(dir);
 }
 
 TEST_CASE("DDP collectives over 3 processes", "[strategy][ddp]") {

@@ -54,7 +54,9 @@ void install_fit_operations(Run& run, Optimization& optimization) {
     });
   };
   facade.save_checkpoint = [&run, &optimization](const std::filesystem::path& path, bool weights_only) {
-    checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);
+    // One file, written by global rank 0; every rank leaves once it exists (Lightning's barrier).
+    if (run.state.global_rank == 0) checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);
+    run.strategy.barrier();
   };
   facade.lr_scheduler_step = [&optimization](std::size_t index) { optimization.step_lr_scheduler(index); };
 }
