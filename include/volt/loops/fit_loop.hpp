@@ -145,7 +145,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   }
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     if (batch_idx < skip) return true;  // a resumed fit: these ran before the checkpoint
-    if (preemption_requested(run)) {  // arrived before this batch (e.g. during set-up)
+    // Arrived before this batch (e.g. during set-up). Several processes decide together, which
+    // costs a collective: only before the first batch, the end-of-batch check covers the rest.
+    if ((run.state.world_size <= 1 || batch_idx == skip) && preemption_requested(run)) {
       run.state.preempted = true;
       return false;
     }
