@@ -99,6 +99,10 @@ struct WorkerModule : Net {
 };
 
 struct WorkerData {
+  // Lightning's prepare_data runs once per machine: local rank 0 leaves a mark.
+  void prepare_data() const {
+    std::ofstream(fs::path(env("VOLT_DDP_TEST_OUT").value()) / fmt::format("prepared_by_rank{}", env("RANK").value()));
+  }
   volt::data::TensorLoader train_dataloader() const {
     return {data_x(), data_y(), {.batch_size = kBatch, .shuffle = true, .seed = kDataSeed}};
   }
@@ -319,6 +323,8 @@ TEST_CASE("DDP rank awareness: sync_dist means, one checkpoint, one log, the sam
   for (const auto& f : fs::recursive_directory_iterator(out))
     if (f.path().filename() == "metrics.csv") ++versions;
   CHECK(versions == 1);
+  CHECK(fs::exists(out / "prepared_by_rank0"));
+  CHECK_FALSE(fs::exists(out / "prepared_by_rank1"));
   fs::remove_all(out);
 }
 
