@@ -182,6 +182,10 @@ class ModelCheckpoint {
 
   VOLT_INLINE void save_last(Context& ctx, const FilenameValues& candidates);
 
+  // Rank 0's path on every rank (Lightning broadcasts it): the "-v<n>" check looks at files rank
+  // 0 may have just written, so only its answer counts.
+  VOLT_INLINE static std::string shared_path(const Context& ctx, std::string path);
+
   // The formatted name, with "-v<n>" added while that file exists (unless it is the one about
   // to be replaced).
   VOLT_INLINE std::string interpolated_filepath(const FilenameValues& candidates, const std::string& del_filepath) const;

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
+#include <volt/core/step_seam.hpp>
 #include <volt/detail/config.hpp>
 
 namespace volt {
@@ -27,6 +28,9 @@ struct LogOptions {
   bool logger = true;
   Reduce reduce_fx = Reduce::mean;
   std::optional<std::int64_t> batch_size{};  // weight of this value in the epoch mean
+  // Across processes (DDP): an on-step value is reduced with reduce_fx at once; an on-epoch mean
+  // is the batch-size-weighted mean over every rank's values (sum, min, max: over all ranks).
+  bool sync_dist = false;
 };
 
 class MetricStore {
@@ -57,6 +61,10 @@ class MetricStore {
   // logs exactly where the interrupted one stopped.
   VOLT_INLINE nlohmann::json state() const;
   VOLT_INLINE void load_state(const nlohmann::json& j);
+
+  // The strategy's reduce, for sync_dist (set by the loops when a run has several processes).
+  using SyncFn = std::function<torch::Tensor(const torch::Tensor&, ReduceOp)>;
+  void set_sync_dist(SyncFn reduce) { sync_ = std::move(reduce); }
 
   // Forgets everything (used after the sanity check: Lightning discards what it logged, and
   // resets the metric objects logged).
@@ -96,7 +104,14 @@ class MetricStore {
       weight += static_cast<double>(w);
     }
     torch::Tensor value() const { return reduce == Reduce::mean ? total / weight : total; }
+    // Over every rank: the weighted sum and the weight are summed, then divided (Lightning).
+    torch::Tensor synced_value(const SyncFn& sync) const {
+      if (reduce != Reduce::mean) return sync(total, reduce_op(reduce));
+      const auto both = sync(torch::stack({total.reshape({}), torch::tensor(weight, torch::kFloat64)}), ReduceOp::sum);
+      return both[0] / both[1];
+    }
   };
+  VOLT_INLINE static ReduceOp reduce_op(Reduce r) noexcept;
 
   VOLT_INLINE std::map<std::string, double> take(TensorMap& pending);
 
@@ -123,6 +138,7 @@ class MetricStore {
   std::map<std::string, double> logged_;
   std::map<std::string, Accumulator, std::less<>> epoch_;
   std::string step_key_;
+  SyncFn sync_{};
 };
 
 }  // namespace volt

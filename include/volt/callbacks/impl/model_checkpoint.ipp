@@ -187,6 +187,15 @@ VOLT_INLINE FilenameValues ModelCheckpoint::monitor_candidates(const Context& ct
             : fallback;
     out.insert_or_assign(key, v);
   };
+  // Rank 0's values on every rank: the same top-k decisions and best_model_path everywhere,
+  // whatever each rank logged without sync_dist (Lightning broadcasts the file path).
+  if (ctx.world_size() > 1 && !out.empty()) {
+    std::vector<double> values;
+    for (const auto& [name, value] : out) values.push_back(std::get<double>(value));
+    const auto shared = ctx.broadcast(torch::tensor(values, torch::kFloat64), 0);
+    std::size_t k = 0;
+    for (auto& [name, value] : out) value = shared[static_cast<std::int64_t>(k++)].item<double>();
+  }
   as_int("epoch", ctx.current_epoch());
   as_int("step", ctx.global_step());
   return out;
@@ -237,7 +246,7 @@ VOLT_INLINE void ModelCheckpoint::save_monitor_checkpoint(Context& ctx, const Fi
 }
 
 VOLT_INLINE void ModelCheckpoint::save_none_monitor_checkpoint(Context& ctx, const FilenameValues& candidates) {
-  const std::string filepath = interpolated_filepath(candidates, best_model_path_);
+  const std::string filepath = shared_path(ctx, interpolated_filepath(candidates, best_model_path_));
   const std::string previous = std::exchange(best_model_path_, filepath);
   save(ctx, filepath);
   if (options_.save_top_k == 1 && !previous.empty() && should_remove(previous, filepath)) remove(ctx, previous);
@@ -253,7 +262,7 @@ VOLT_INLINE void ModelCheckpoint::update_best_and_save(Context& ctx, double curr
   }
   if (std::isnan(current)) current = worst_score(options_.mode);  // a NaN is never kept as best
 
-  const std::string filepath = interpolated_filepath(candidates, del_filepath.value_or(""));
+  const std::string filepath = shared_path(ctx, interpolated_filepath(candidates, del_filepath.value_or("")));
   current_score_ = current;
   if (auto it = find_model(filepath); it != best_k_models_.end()) it->second = current;
   else best_k_models_.emplace_back(filepath, current);
@@ -289,9 +298,19 @@ VOLT_INLINE void ModelCheckpoint::save_last(Context& ctx, const FilenameValues& 
     while (std::filesystem::exists(filepath) && filepath != last_model_path_)
       filepath = format_checkpoint_name(candidates, checkpoint_name_last, ver++);
   }
+  filepath = shared_path(ctx, std::move(filepath));
   const std::string previous = std::exchange(last_model_path_, filepath);
   save(ctx, filepath);
   if (!previous.empty() && should_remove(previous, filepath)) remove(ctx, previous);
+}
+
+VOLT_INLINE std::string ModelCheckpoint::shared_path(const Context& ctx, std::string path) {
+  if (ctx.world_size() <= 1) return path;
+  const auto size = ctx.broadcast(torch::tensor(static_cast<std::int64_t>(path.size())), 0).item<std::int64_t>();
+  auto bytes = torch::zeros({size}, torch::kUInt8);
+  if (ctx.is_global_zero()) std::copy(path.begin(), path.end(), bytes.data_ptr<std::uint8_t>());
+  bytes = ctx.broadcast(bytes, 0).contiguous();
+  return {reinterpret_cast<const char*>(bytes.data_ptr<std::uint8_t>()), static_cast<std::size_t>(size)};
 }
 
 VOLT_INLINE std::string ModelCheckpoint::interpolated_filepath(const FilenameValues& candidates, const std::string& del_filepath) const {

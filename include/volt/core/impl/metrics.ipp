@@ -19,6 +19,8 @@ VOLT_INLINE void MetricStore::log(std::string_view name, const torch::Tensor& va
   // and a value outside autograd has no graph to cut (both still share storage with `value`).
   auto v = value.requires_grad() ? value.detach() : value;
   if (v.dim() != 0) v = v.reshape({});
+  const auto local = v;
+  if (on_step && opts.sync_dist && sync_) v = sync_(v, reduce_op(opts.reduce_fx));
   // Keys are looked up as string_views (transparent maps), so a name logged before costs no
   // std::string; "name_step" is spelled in a buffer kept across calls.
   if (on_step) {
@@ -34,7 +36,7 @@ VOLT_INLINE void MetricStore::log(std::string_view name, const torch::Tensor& va
   if (on_epoch) {
     auto& acc = slot(epoch_, name);
     const auto w = opts.batch_size.value_or(inferred_batch_size);
-    acc.add(v, opts.reduce_fx, w);
+    acc.add(local, opts.reduce_fx, w);
     acc.family = family;
     acc.opts = opts;
     acc.both = on_step;
@@ -83,7 +85,7 @@ VOLT_INLINE std::map<std::string, double> MetricStore::end_epoch(HookFamily fami
       ++it;
       continue;
     }
-    auto v = it->second.value();
+    auto v = it->second.opts.sync_dist && sync_ ? it->second.synced_value(sync_) : it->second.value();
     const std::string key = it->second.both ? it->first + "_epoch" : it->first;
     callback_[key] = v;
     produced.emplace(key, v.item<double>());
@@ -110,7 +112,8 @@ VOLT_INLINE nlohmann::json MetricStore::state() const {
               {"family", static_cast<int>(a.family)},
               {"prog_bar", a.opts.prog_bar},
               {"logger", a.opts.logger},
-              {"both", a.both}};
+              {"both", a.both},
+              {"sync_dist", a.opts.sync_dist}};
   }
   return j;
 }
@@ -132,14 +135,18 @@ VOLT_INLINE void MetricStore::load_state(const nlohmann::json& j) {
     acc.opts.logger = a.at("logger").get<bool>();
     acc.opts.reduce_fx = acc.reduce;
     acc.both = a.at("both").get<bool>();
+    acc.opts.sync_dist = a.value("sync_dist", false);
     m.epoch_.emplace(k, std::move(acc));
   }
+  m.sync_ = std::move(sync_);
   *this = std::move(m);
 }
 
 VOLT_INLINE void MetricStore::reset() {
   for (auto& [name, entry] : metric_objects_) entry.compute_and_reset(false);
+  auto sync = std::move(sync_);
   *this = MetricStore{};
+  sync_ = std::move(sync);
 }
 
 VOLT_INLINE std::optional<double> MetricStore::metric(const std::string& name) const {
@@ -160,6 +167,15 @@ VOLT_INLINE void MetricStore::check_loggable(std::string_view name, HookFamily f
         "training_step, validation_step, test_step, or the on_train/validation/test batch and epoch hooks.",
         name, hook.empty() ? std::string("outside the training, validation and test loops")
                            : fmt::format("`{}`", hook)));
+}
+
+VOLT_INLINE ReduceOp MetricStore::reduce_op(Reduce r) noexcept {
+  switch (r) {
+    case Reduce::sum: return ReduceOp::sum;
+    case Reduce::min: return ReduceOp::min;
+    case Reduce::max: return ReduceOp::max;
+    default: return ReduceOp::mean;
+  }
 }
 
 VOLT_INLINE std::map<std::string, double> MetricStore::take(TensorMap& pending) {
