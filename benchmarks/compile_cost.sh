@@ -3,8 +3,14 @@
 #   hand_written         compile_cost/hand_fashion_mnist.cpp: the training with <torch/torch.h> alone
 #   volt_same_work       compile_cost/volt_fashion_mnist.cpp: that same work written with volt
 #   fashion_mnist_example examples/fashion_mnist/main.cpp: the full example (CLI, TensorBoard, ...)
+# the two volt TUs each in both modes: header-only (no VOLT_SEPARATE_COMPILATION) and, as *_fast,
+# the separately compiled mode (-DVOLT_SEPARATE_COMPILATION, as volt::compiled gives), and once
+# volt_compiled_library: src/volt.cpp, the TU a project in fast mode compiles once.
 # All use the example's exact compile command from the build's compile_commands.json, minus its
-# precompiled header, so flags are the same.
+# precompiled header and VOLT_SEPARATE_COMPILATION, so flags are the same.
+# VOLT_COMPILE_BASELINE=<include dir of another volt> adds volt_same_work_baseline: the same-work
+# TU header-only against those headers (e.g. `git archive <commit> include | tar -x -C /tmp/old`),
+# to check that a change does not make header-only mode slower.
 # Usage: compile_cost.sh <compile_commands.json> <work dir>
 set -eu
 commands=${1:-}
@@ -34,7 +40,7 @@ for e in json.load(open(sys.argv[1])):
         for a in args:
             if skip: skip = False; continue
             if a == "-include": skip = True; continue
-            if a in ("-Winvalid-pch",) or a.startswith("-include"): continue
+            if a in ("-Winvalid-pch", "-Werror=invalid-pch", "-DVOLT_SEPARATE_COMPILATION") or a.startswith("-include"): continue
             if a in ("-o", "-c"): skip = True; continue
             out.append(a)
         print(shlex.join(out))
@@ -48,12 +54,13 @@ fi
 example=$(cd "$here/../examples/fashion_mnist" && pwd)/main.cpp
 hand="$here/compile_cost/hand_fashion_mnist.cpp"
 same="$here/compile_cost/volt_fashion_mnist.cpp"
+library="$here/../src/volt.cpp"
 
-# measure <name> <source>: prints wall seconds and peak RSS in MiB
+# measure <name> <source> [extra flags]: prints wall seconds, peak RSS in MiB and CPU seconds
 measure() {
   log="$work/$1.time"
   # shellcheck disable=SC2086
-  if ! /usr/bin/time -v -o "$log" sh -c "$cmd -c '$2' -o '$work/$1.o'"; then
+  if ! /usr/bin/time -v -o "$log" sh -c "$cmd ${3:-} -c '$2' -o '$work/$1.o'"; then
     echo "bench compile FAIL: $1 did not compile" >&2
     exit 1
   fi
@@ -65,27 +72,52 @@ measure() {
   echo "$wall $((rss / 1024)) $cpu"
 }
 
+fast=-DVOLT_SEPARATE_COMPILATION
+baseline=${VOLT_COMPILE_BASELINE:-}
+# The baseline's include directory goes first, so its <volt/...> headers are found, not ours.
+[ -n "$baseline" ] && baseline="-I$baseline"
+measure_baseline() {
+  if [ -n "$baseline" ]; then
+    cmd_saved=$cmd; cmd=$(echo "$cmd" | sed "s|^\([^ ]*\) |\1 $baseline |"); measure same_baseline "$same"; cmd=$cmd_saved
+  else
+    echo "0 0 0"
+  fi
+}
+
 # Alternate the order (the machine is shared); report the median of each and of the per-round
-# ratios. Each results line: hand wall rss cpu, same-work wall rss cpu, example wall rss cpu.
+# ratios to the hand-written TU. Each results line: wall rss cpu of hand, same-work, same-work
+# fast, example, example fast.
 reps=${VOLT_COMPILE_REPS:-3}
 i=0
 : > "$work/results"
 while [ "$i" -lt "$reps" ]; do
   if [ $((i % 2)) -eq 0 ]; then
-    h=$(measure hand "$hand"); s=$(measure same "$same"); e=$(measure example "$example")
+    h=$(measure hand "$hand"); s=$(measure same "$same"); b=$(measure_baseline); sf=$(measure same_fast "$same" "$fast")
+    e=$(measure example "$example"); ef=$(measure example_fast "$example" "$fast")
   else
-    e=$(measure example "$example"); s=$(measure same "$same"); h=$(measure hand "$hand")
+    ef=$(measure example_fast "$example" "$fast"); e=$(measure example "$example")
+    sf=$(measure same_fast "$same" "$fast"); b=$(measure_baseline); s=$(measure same "$same"); h=$(measure hand "$hand")
   fi
-  echo "$h $s $e" >> "$work/results"
+  echo "$h $s $sf $e $ef $b" >> "$work/results"
   i=$((i + 1))
 done
-"$py" - "$work/results" <<'PY'
+# Once: what the fast mode adds to a project (one TU, rebuilt only when volt changes).
+lib=$(measure library "$library" "$fast")
+"$py" - "$work/results" "$lib" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 med = lambda k: statistics.median(r[k] for r in rows)
 ratio = lambda a, b: statistics.median(r[a] / r[b] for r in rows)
 print(f"bench compile/hand_written wall_s={med(0):.1f} cpu_s={med(2):.1f} peak_rss_mib={med(1):.0f} ratio=1.00")
-for name, at in (("volt_same_work", 3), ("fashion_mnist_example", 6)):
+for name, at in (("volt_same_work", 3), ("volt_same_work_fast", 6), ("fashion_mnist_example", 9),
+                 ("fashion_mnist_example_fast", 12)):
     print(f"bench compile/{name} wall_s={med(at):.1f} cpu_s={med(at + 2):.1f} peak_rss_mib={med(at + 1):.0f} "
           f"ratio={ratio(at, 0):.2f} cpu_ratio={ratio(at + 2, 2):.2f} rss_ratio={ratio(at + 1, 1):.2f}")
+if rows[0][15] > 0:
+    print(f"bench compile/volt_same_work_baseline wall_s={med(15):.1f} cpu_s={med(17):.1f} "
+          f"peak_rss_mib={med(16):.0f} ratio={ratio(15, 0):.2f} cpu_ratio={ratio(17, 2):.2f} "
+          f"rss_ratio={ratio(16, 1):.2f} header_only_cpu_vs_baseline={ratio(5, 17):.3f}")
+wall, rss, cpu = map(float, sys.argv[2].split())
+print(f"bench compile/volt_compiled_library wall_s={wall:.1f} cpu_s={cpu:.1f} peak_rss_mib={rss:.0f} "
+      f"(once per project, fast mode)")
 PY

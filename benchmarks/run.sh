@@ -1,6 +1,6 @@
 #!/bin/sh
 # What `cmake --build <dir> --target bench` runs: the training and loader benchmarks, the
-# compile cost, and the Python baseline. Exits nonzero when a benchmark fails (e.g. volt and
+# compile cost (per TU, and the edit-run rebuild), and the Python baseline. Exits nonzero when a benchmark fails (e.g. volt and
 # the hand-written loop ended with different weights).
 # Usage: run.sh <training bench> <loader bench> <compile_commands.json or ""> <work dir> [args]
 set -u
@@ -17,6 +17,7 @@ if [ "${VOLT_BENCH_SKIP_COMPILE:-0}" = 1 ]; then
   echo "bench compile skipped: VOLT_BENCH_SKIP_COMPILE=1"
 else
   sh "$here/compile_cost.sh" "$commands" "$work" || status=1
+  sh "$here/compile_cost_rebuild.sh" "$work/rebuild" || status=1
 fi
 # Debian's python3-torch is the same libtorch 1.13.1; another python3 on PATH may lack torch.
 py=""

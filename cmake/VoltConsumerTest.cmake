@@ -1,6 +1,6 @@
 # cmake -P driver of the ctest tests consumer.find_package and consumer.add_subdirectory:
 # configures, builds and runs the project in tests/consumer/ against volt.
-#   cmake -DVOLT_CONSUMER_MODE=find_package|add_subdirectory
+#   cmake -DVOLT_CONSUMER_MODE=find_package|add_subdirectory [-DVOLT_CONSUMER_TARGET=volt::volt|volt::compiled]
 #         -DVOLT_CONSUMER_PARAMS=<file written by tests/CMakeLists.txt> -P cmake/VoltConsumerTest.cmake
 # find_package: `cmake --install` the volt build tree into <work>/prefix first, then configure the
 # consumer with CMAKE_PREFIX_PATH=<work>/prefix and check that volt_DIR was found there.
@@ -13,8 +13,15 @@ endif()
 # Sets VOLT_SOURCE_DIR VOLT_BINARY_DIR VOLT_CONSUMER_SOURCE_DIR VOLT_CONSUMER_WORK_DIR
 # VOLT_GENERATOR VOLT_MAKE_PROGRAM VOLT_CXX_COMPILER VOLT_BUILD_TYPE VOLT_PREFIX_PATH VOLT_TORCH_DIR.
 include("${VOLT_CONSUMER_PARAMS}")
+if(NOT VOLT_CONSUMER_TARGET)
+  set(VOLT_CONSUMER_TARGET volt::volt)
+endif()
+if(NOT VOLT_CONSUMER_TARGET MATCHES "^volt::(volt|compiled)$")
+  message(FATAL_ERROR "-DVOLT_CONSUMER_TARGET must be volt::volt or volt::compiled")
+endif()
+string(REPLACE "volt::" "" target_name "${VOLT_CONSUMER_TARGET}")
 
-set(work "${VOLT_CONSUMER_WORK_DIR}/${VOLT_CONSUMER_MODE}")
+set(work "${VOLT_CONSUMER_WORK_DIR}/${VOLT_CONSUMER_MODE}-${target_name}")
 set(prefix "${work}/prefix")
 set(build "${work}/build")
 file(REMOVE_RECURSE "${work}")
@@ -36,7 +43,8 @@ set(configure_args
   -S "${VOLT_CONSUMER_SOURCE_DIR}" -B "${build}"
   -G "${VOLT_GENERATOR}"
   "-DCMAKE_CXX_COMPILER=${VOLT_CXX_COMPILER}"
-  "-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON")
+  "-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON"
+  "-DVOLT_CONSUMER_TARGET=${VOLT_CONSUMER_TARGET}")
 if(VOLT_MAKE_PROGRAM)
   list(APPEND configure_args "-DCMAKE_MAKE_PROGRAM=${VOLT_MAKE_PROGRAM}")
 endif()
@@ -97,5 +105,15 @@ if(NOT exe)
   message(FATAL_ERROR "FAIL (consumer.${VOLT_CONSUMER_MODE}): no volt_consumer executable in ${build}")
 endif()
 run_step("run the consumer" "${exe}")
+# The program says which mode it was compiled in; it must be the one of the target it linked.
+if(VOLT_CONSUMER_TARGET STREQUAL "volt::compiled")
+  set(expected_mode "compiled")
+else()
+  set(expected_mode "header-only")
+endif()
+if(NOT step_log MATCHES "volt mode: ${expected_mode}\n")
+  message(FATAL_ERROR "FAIL (consumer.${VOLT_CONSUMER_MODE}): linked ${VOLT_CONSUMER_TARGET} but the program "
+                      "was not compiled in ${expected_mode} mode; its output:\n${step_log}")
+endif()
 message(STATUS "consumer output:\n${step_log}")
-message(STATUS "PASS: consumer.${VOLT_CONSUMER_MODE}")
+message(STATUS "PASS: consumer.${VOLT_CONSUMER_MODE} with ${VOLT_CONSUMER_TARGET}")

@@ -64,6 +64,11 @@ int main() {
             << trainer.global_step() << " steps; loss " << initial << " -> " << final_loss;
   if (auto it = metrics.find("val_loss"); it != metrics.end()) std::cout << " (val_loss " << it->second << ")";
   std::cout << '\n';
+#if defined(VOLT_SEPARATE_COMPILATION)
+  std::cout << "volt mode: compiled\n";
+#else
+  std::cout << "volt mode: header-only\n";
+#endif
 
   if (!(final_loss < threshold)) {
     std::cerr << "FAIL: final loss " << final_loss << " is not below " << threshold << '\n';

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <volt/detail/config.hpp>
 
 namespace volt::loggers {
 
@@ -27,66 +28,20 @@ namespace detail {
                                           std::error_code(err, std::generic_category()));
 }
 
-inline void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_io_error("write", path, errno);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
+VOLT_INLINE void write_all(int fd, std::string_view data, const std::filesystem::path& path);
 
 }  // namespace detail
 
 // Replaces `path` with `content` atomically (temp file + fsync + rename).
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
-  auto tmp = path;
-  tmp += fmt::format(".tmp{}", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) detail::throw_io_error("create", tmp, errno);
-  try {
-    detail::write_all(fd, content, tmp);
-    if (::fsync(fd) != 0) detail::throw_io_error("flush", tmp, errno);
-  } catch (...) {
-    ::close(fd);
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    detail::throw_io_error("close", tmp, err);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    detail::throw_io_error("rename a temporary file onto", path, ec.value());
-  }
-}
+VOLT_INLINE void write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
 // Appends `content` to `path` (created if missing) with one write() call.
-inline void append_to_file(const std::filesystem::path& path, std::string_view content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) detail::throw_io_error("open", path, errno);
-  try {
-    detail::write_all(fd, content, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  if (::close(fd) != 0) detail::throw_io_error("close", path, errno);
-}
+VOLT_INLINE void append_to_file(const std::filesystem::path& path, std::string_view content);
 
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) detail::throw_io_error("read", path, ENOENT);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+VOLT_INLINE std::string read_file(const std::filesystem::path& path);
 
 }  // namespace volt::loggers
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loggers/impl/file_io.ipp>
+#endif

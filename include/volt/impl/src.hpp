@@ -1,0 +1,22 @@
+#pragma once
+// volt's type-independent code, for the separately compiled mode (include/volt/detail/config.hpp).
+// Include this from exactly one .cpp of a program whose TUs are all compiled with
+// VOLT_SEPARATE_COMPILATION; the CMake target volt::compiled does that in src/volt.cpp:
+//
+//   // volt_impl.cpp, compiled with -DVOLT_SEPARATE_COMPILATION like the rest of the program
+//   #include <volt/impl/src.hpp>
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#error "volt: <volt/impl/src.hpp> is for the separately compiled mode: define VOLT_SEPARATE_COMPILATION for every TU (or link the CMake target volt::compiled), or leave it out and use volt header-only"
+#endif
+
+#include <volt/callbacks/impl/model_checkpoint.ipp>
+#include <volt/checkpoint/impl/atomic_file.ipp>
+#include <volt/checkpoint/impl/checkpoint_file.ipp>
+#include <volt/checkpoint/impl/safetensors.ipp>
+#include <volt/core/impl/metrics.ipp>
+#include <volt/loggers/impl/csv.ipp>
+#include <volt/loggers/impl/file_io.ipp>
+#include <volt/loggers/impl/html_report.ipp>
+#include <volt/loggers/impl/tfevents.ipp>
+#include <volt/reflect/impl/hparams_yaml.ipp>
+#include <volt/reflect/impl/python_format.ipp>
