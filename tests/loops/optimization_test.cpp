@@ -260,6 +260,14 @@ struct GanWatcher {
     outputs_defined->push_back(outputs.defined());
     generator_out_features->push_back(ctx.module<LightningGan>().generator->options.out_features());
   }
+  // The module first, as its own type (Lightning's pl_module), or as a template parameter.
+  std::vector<std::int64_t>* steps_at_epoch_end;
+  std::vector<bool>* started_typed;
+  void on_train_epoch_end(LightningGan& gan, volt::Context&) { steps_at_epoch_end->push_back(gan.before_step); }
+  template <class M>
+  void on_train_start(M&, volt::Context&) {
+    started_typed->push_back(std::is_same_v<M, LightningGan>);
+  }
 };
 
 volt::TrainerOptions silent(volt::TrainerOptions options) {
@@ -307,17 +315,19 @@ TEST_CASE("Lightning's GAN port: wrapped optimizers unpacked, toggled by optimiz
     CHECK(t.progress_bar_metrics().count("d_loss") == 1);
   }
   SECTION("a callback gets the module as its type; outputs of a void training_step are an undefined tensor") {
-    std::vector<bool> outputs_defined;
-    std::vector<std::int64_t> out_features;
+    std::vector<bool> outputs_defined, started_typed;
+    std::vector<std::int64_t> out_features, steps_at_epoch_end;
     LightningGan gan;
     // One callback added without spelling out SingleDevice{} and FP32{}.
     auto t = volt::make_trainer<LightningGan, LinearData>(
-        silent({.max_epochs = 1}), GanWatcher{&outputs_defined, &out_features});
+        silent({.max_epochs = 1}), GanWatcher{&outputs_defined, &out_features, &steps_at_epoch_end, &started_typed});
     static_assert(std::is_same_v<decltype(t), volt::Trainer<LightningGan, LinearData, volt::SingleDevice,
                                                             volt::precision::FP32, GanWatcher>>);
     t.fit(gan, data);
     CHECK(outputs_defined == std::vector<bool>(4, false));
     CHECK(out_features == std::vector<std::int64_t>(4, 2));
+    CHECK(steps_at_epoch_end == std::vector<std::int64_t>{8});  // the GAN's own counter, read as a LightningGan
+    CHECK(started_typed == std::vector<bool>{true});
   }
   SECTION("unpacking another count than configure_optimizers returned names both") {
     struct ThreeWanted : LightningGan {
