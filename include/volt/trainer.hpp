@@ -123,11 +123,15 @@ template <class Module, class DataModule, Strategy StrategyT = SingleDevice, Pre
 class Trainer {
   // The first unmet requirement of Module/DataModule fires its static_assert here, once.
   static constexpr bool fit_requirements_met() {
-    diagnostic::diagnose_fit<Module, DataModule>();
-    if constexpr (TorchModule<Module> && HasTrainLoader<DataModule>)
-      return TrainableModule<Module, train_batch_t<DataModule>>;
-    else
+    if constexpr (!diagnostic::diagnose_automatic_optimization<Module>()) {
       return false;
+    } else {
+      diagnostic::diagnose_fit<Module, DataModule>();
+      if constexpr (TorchModule<Module> && HasTrainLoader<DataModule>)
+        return TrainableModule<Module, train_batch_t<DataModule>>;
+      else
+        return false;
+    }
   }
   static constexpr bool usable = fit_requirements_met();
 
@@ -414,5 +418,37 @@ class Trainer {
   RunState state_{};
   MetricStore metrics_{};
 };
+
+// Builds a Trainer whose callback types are deduced from the arguments, so adding one callback
+// needs neither the callback types nor SingleDevice{} / FP32{} spelled out (C++20 has no CTAD
+// with the Module and DataModule given explicitly):
+//   auto trainer = volt::make_trainer<GAN, volt::data::FashionMNIST>({.max_epochs = 3}, SampleImages{});
+// A strategy and / or a precision (in that order) may come first among the arguments:
+//   volt::make_trainer<GAN, Data>({}, volt::precision::BF16Mixed{}, volt::EarlyStopping{...});
+// The explicit form, Trainer<Module, DataModule, Strategy, Precision, Callbacks...>{...}, stays.
+template <class T>
+concept TrainerCallbackArgument = !Strategy<std::remove_cvref_t<T>> && !Precision<std::remove_cvref_t<T>>;
+
+template <class Module, class DataModule, TrainerCallbackArgument... Callbacks>
+auto make_trainer(TrainerOptions options = {}, Callbacks... callbacks) {
+  return Trainer<Module, DataModule, SingleDevice, precision::FP32, Callbacks...>(
+      std::move(options), SingleDevice{}, precision::FP32{}, std::move(callbacks)...);
+}
+template <class Module, class DataModule, Strategy StrategyT, TrainerCallbackArgument... Callbacks>
+auto make_trainer(TrainerOptions options, StrategyT strategy, Callbacks... callbacks) {
+  return Trainer<Module, DataModule, StrategyT, precision::FP32, Callbacks...>(
+      std::move(options), std::move(strategy), precision::FP32{}, std::move(callbacks)...);
+}
+template <class Module, class DataModule, Precision PrecisionT, TrainerCallbackArgument... Callbacks>
+  requires(!Strategy<PrecisionT>)
+auto make_trainer(TrainerOptions options, PrecisionT precision, Callbacks... callbacks) {
+  return Trainer<Module, DataModule, SingleDevice, PrecisionT, Callbacks...>(
+      std::move(options), SingleDevice{}, std::move(precision), std::move(callbacks)...);
+}
+template <class Module, class DataModule, Strategy StrategyT, Precision PrecisionT, TrainerCallbackArgument... Callbacks>
+auto make_trainer(TrainerOptions options, StrategyT strategy, PrecisionT precision, Callbacks... callbacks) {
+  return Trainer<Module, DataModule, StrategyT, PrecisionT, Callbacks...>(
+      std::move(options), std::move(strategy), std::move(precision), std::move(callbacks)...);
+}
 
 }  // namespace volt

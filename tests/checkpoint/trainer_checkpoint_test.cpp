@@ -73,7 +73,7 @@ struct ResumeModel : torch::nn::Module {
   }
   void on_train_end(volt::Context& ctx) {
     optimizer_state.clear();
-    auto* opt = ctx.optimizers().at(0);
+    auto* opt = ctx.raw_optimizers().at(0);
     for (auto& group : opt->param_groups())
       for (auto& p : group.params()) {
         auto& s = static_cast<torch::optim::AdamParamState&>(*opt->state().at(c10::guts::to_string(p.unsafeGetTensorImpl())));

@@ -120,4 +120,40 @@ TEST_CASE("ctx.log_dict logs every entry of a map of doubles or of tensors", "[c
   ctx.log_dict(std::map<std::string, double>{{"d", 4.0}}, {.prog_bar = true});
   CHECK(ctx.callback_metrics() == Metrics{{"a", 1.0}, {"b", 2.0}, {"c", 3.0}, {"d", 4.0}});
   CHECK(ctx.progress_bar_metrics() == Metrics{{"d", 4.0}});
+  // Lightning's self.log_dict({"d_loss": d, "g_loss": g}), as a braced list of tensors or doubles.
+  const torch::Tensor d = torch::tensor(5.0), g = torch::tensor(6.0);
+  ctx.log_dict({{"d_loss", d}, {"g_loss", g}});
+  ctx.log_dict({{"lr", 0.5}}, {.prog_bar = true});
+  CHECK(ctx.callback_metrics().at("d_loss") == 5.0);
+  CHECK(ctx.callback_metrics().at("g_loss") == 6.0);
+  CHECK(ctx.progress_bar_metrics().at("lr") == 0.5);
+}
+
+namespace {
+struct Generator : torch::nn::Module {
+  int marker = 7;
+};
+struct Other : torch::nn::Module {};
+}  // namespace
+
+TEST_CASE("ctx.module<T>() gives the module as its own type, and a wrong type names both", "[core][context]") {
+  volt::RunState state;
+  volt::MetricStore metrics;
+  Generator module;
+  volt::Context ctx(state, metrics, module);
+  CHECK(ctx.module<Generator>().marker == 7);
+  CHECK(&ctx.module<torch::nn::Module>() == &module);
+  REQUIRE_THROWS_WITH(ctx.module<Other>(), Catch::Contains("ctx.module<") && Catch::Contains("Other") &&
+                                               Catch::Contains("is a") && Catch::Contains("Generator"));
+}
+
+TEST_CASE("outside fit ctx.optimizers() is empty and unpacking it names the count", "[core][context]") {
+  volt::RunState state;
+  volt::MetricStore metrics;
+  torch::nn::Module module;
+  volt::Context ctx(state, metrics, module);
+  CHECK(ctx.optimizers().empty());
+  CHECK(ctx.raw_optimizers().empty());
+  REQUIRE_THROWS_WITH(ctx.optimizers<2>(), Catch::Contains("ctx.optimizers<2>() unpacks 2") &&
+                                               Catch::Contains("returned 0"));
 }

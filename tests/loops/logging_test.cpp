@@ -114,6 +114,59 @@ TEST_CASE("a user-written logger gets step rows every log_every_n_steps and epoc
   CHECK(t.callback_metrics().count("train_loss_epoch") == 1);
 }
 
+namespace {
+// Two optimizers stepped by hand on every batch: two optimizer steps per batch.
+struct TwoOptimizerGan : torch::nn::Module {
+  static constexpr bool automatic_optimization = false;
+  torch::nn::Linear generator{register_module("generator", torch::nn::Linear(2, 1))};
+  torch::nn::Linear discriminator{register_module("discriminator", torch::nn::Linear(2, 1))};
+  void training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    auto [opt_g, opt_d] = ctx.optimizers<2>();
+    auto g = torch::mse_loss(generator(b.data), b.target);
+    ctx.manual_backward(g);
+    opt_g.step();
+    opt_g.zero_grad();
+    auto d = torch::mse_loss(discriminator(b.data), b.target);
+    ctx.manual_backward(d);
+    opt_d.step();
+    opt_d.zero_grad();
+    ctx.log("g_loss", g.detach(), {.on_step = true, .on_epoch = true});
+  }
+  void validation_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    ctx.log("val_loss", torch::mse_loss(discriminator(b.data), b.target));
+  }
+  auto configure_optimizers() {
+    return std::tuple{torch::optim::SGD(generator->parameters(), torch::optim::SGDOptions(0.1)),
+                      torch::optim::SGD(discriminator->parameters(), torch::optim::SGDOptions(0.1))};
+  }
+};
+}  // namespace
+
+TEST_CASE("with two optimizers log_every_n_steps counts batches and the logged step is Lightning's", "[logging]") {
+  std::vector<std::pair<std::int64_t, std::map<std::string, double>>> rows;
+  std::vector<std::string> events;
+  TwoOptimizerGan m;
+  LoggingData d;
+  auto t = volt::make_trainer<TwoOptimizerGan, LoggingData>(
+      {.max_epochs = 2, .num_sanity_val_steps = 0, .log_every_n_steps = 3, .enable_progress_bar = false,
+       .enable_model_summary = false},
+      RecordingLogger{&rows, &events});
+  t.fit(m, d);
+  CHECK(t.global_step() == 2 * 8 * 2);  // 32 optimizer steps in 16 batches
+  std::vector<std::int64_t> step_rows, val_rows, train_epoch_rows;
+  for (const auto& [step, metrics] : rows) {
+    if (metrics.count("g_loss_step")) step_rows.push_back(step);
+    if (metrics.count("val_loss")) val_rows.push_back(step);
+    if (metrics.count("g_loss_epoch")) train_epoch_rows.push_back(step);
+  }
+  // Lightning (_LoggerConnector.should_update_logs / log_metrics): rows when
+  // (_batches_that_stepped + 1) % 3 == 0, at step _batches_that_stepped, which counts each batch
+  // once whatever the number of optimizers: the same rows as a one-optimizer module's above.
+  CHECK((step_rows == std::vector<std::int64_t>{2, 5, 8, 11, 14}));
+  CHECK((val_rows == std::vector<std::int64_t>{7, 15}));
+  CHECK((train_epoch_rows == std::vector<std::int64_t>{7, 15}));
+}
+
 TEST_CASE("the default CSV logger writes Lightning's layout and an HTML report; TensorBoard alongside", "[logging]") {
   TempDir dir;
   LoggingModel m;

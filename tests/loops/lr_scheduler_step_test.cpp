@@ -55,7 +55,7 @@ struct StepModel : torch::nn::Module {
                                 {.interval = volt::Interval::step, .frequency = 2});
   }
   void lr_scheduler_step(volt::optim::StepLR&, volt::Context& ctx) { calls.push_back(ctx.global_step()); }
-  void on_train_end(volt::Context& ctx) { final_lr = ctx.optimizers().at(0)->param_groups()[0].options().get_lr(); }
+  void on_train_end(volt::Context& ctx) { final_lr = ctx.raw_optimizers().at(0)->param_groups()[0].options().get_lr(); }
 };
 
 // A monitored ReduceLROnPlateau gets the metric it monitors.

@@ -224,6 +224,154 @@ TEST_CASE("a two-optimizer GAN trains the 1.x way (optimizer_idx) and the manual
 }
 
 namespace {
+// Lightning's GAN example, line by line: opt_g, opt_d = self.optimizers(); toggle_optimizer(opt);
+// self.manual_backward; opt.step(); untoggle_optimizer(opt); self.log_dict({...}).
+struct LightningGan : GanParts {
+  static constexpr bool automatic_optimization = false;
+  std::int64_t before_step = 0;
+  std::vector<bool> toggled_right;
+  void on_before_optimizer_step(torch::optim::Optimizer&) { ++before_step; }
+  void training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    auto [opt_g, opt_d] = ctx.optimizers<2>();
+    ctx.toggle_optimizer(opt_g);
+    toggled_right.push_back(generator->weight.requires_grad() && !discriminator->weight.requires_grad());
+    auto g = g_loss(b.data);
+    ctx.manual_backward(g);
+    opt_g.step();
+    opt_g.zero_grad();
+    ctx.untoggle_optimizer(opt_g);
+    ctx.toggle_optimizer(opt_d);
+    toggled_right.push_back(!generator->weight.requires_grad() && discriminator->weight.requires_grad());
+    auto d = d_loss(b.data);
+    ctx.manual_backward(d);
+    opt_d.step();
+    opt_d.zero_grad();
+    ctx.untoggle_optimizer(opt_d);
+    ctx.log_dict({{"g_loss", g.detach()}, {"d_loss", d.detach()}}, {.prog_bar = true});
+  }
+};
+
+// A callback that takes the module as its own type, and the documented outputs form of
+// on_train_batch_end with a training_step that returns nothing.
+struct GanWatcher {
+  std::vector<bool>* outputs_defined;
+  std::vector<std::int64_t>* generator_out_features;
+  void on_train_batch_end(const torch::Tensor& outputs, const volt::data::Example&, std::int64_t, volt::Context& ctx) {
+    outputs_defined->push_back(outputs.defined());
+    generator_out_features->push_back(ctx.module<LightningGan>().generator->options.out_features());
+  }
+  // The module first, as its own type (Lightning's pl_module), or as a template parameter.
+  std::vector<std::int64_t>* steps_at_epoch_end;
+  std::vector<bool>* started_typed;
+  void on_train_epoch_end(LightningGan& gan, volt::Context&) { steps_at_epoch_end->push_back(gan.before_step); }
+  template <class M>
+  void on_train_start(M&, volt::Context&) {
+    started_typed->push_back(std::is_same_v<M, LightningGan>);
+  }
+};
+
+volt::TrainerOptions silent(volt::TrainerOptions options) {
+  options.logger = false;
+  options.enable_checkpointing = false;
+  options.enable_progress_bar = false;
+  options.enable_model_summary = false;
+  return options;
+}
+
+// A precision other than the default, to see make_trainer place it.
+struct OtherPrecision : volt::precision::FP32 {};
+
+// Automatic optimization: stepping or calling manual_backward in training_step is an error.
+struct AutomaticButSteps : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  bool use_manual_backward = true;
+  torch::Tensor training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    auto loss = torch::mse_loss(fc(b.data), b.target);
+    if (use_manual_backward) ctx.manual_backward(loss);
+    else ctx.optimizers()[0].step();
+    return loss;
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+}  // namespace
+
+TEST_CASE("Lightning's GAN port: wrapped optimizers unpacked, toggled by optimizer, log_dict", "[optimization][porting]") {
+  LinearData data;  // 4 batches per epoch
+  SECTION("stepping goes through volt: global_step, on_before_optimizer_step, max_steps") {
+    torch::manual_seed(1);
+    LightningGan gan;
+    const auto [g0, d0] = gan_weights(gan);
+    auto t = volt::make_trainer<LightningGan, LinearData>(silent({.max_epochs = 5, .max_steps = 6}));
+    t.fit(gan, data);
+    CHECK(t.global_step() == 6);      // two optimizer steps per batch; max_steps ends fit after 3 batches
+    CHECK(gan.before_step == 6);      // on_before_optimizer_step for each step
+    CHECK(gan.toggled_right == std::vector<bool>(6, true));
+    CHECK(gan.generator->weight.requires_grad());  // untoggled
+    CHECK(gan.discriminator->weight.requires_grad());
+    const auto [g1, d1] = gan_weights(gan);
+    CHECK_FALSE(torch::equal(g0, g1));
+    CHECK_FALSE(torch::equal(d0, d1));
+    CHECK(t.callback_metrics().count("g_loss") == 1);
+    CHECK(t.progress_bar_metrics().count("d_loss") == 1);
+  }
+  SECTION("a callback gets the module as its type; outputs of a void training_step are an undefined tensor") {
+    std::vector<bool> outputs_defined, started_typed;
+    std::vector<std::int64_t> out_features, steps_at_epoch_end;
+    LightningGan gan;
+    // One callback added without spelling out SingleDevice{} and FP32{}.
+    auto t = volt::make_trainer<LightningGan, LinearData>(
+        silent({.max_epochs = 1}), GanWatcher{&outputs_defined, &out_features, &steps_at_epoch_end, &started_typed});
+    static_assert(std::is_same_v<decltype(t), volt::Trainer<LightningGan, LinearData, volt::SingleDevice,
+                                                            volt::precision::FP32, GanWatcher>>);
+    t.fit(gan, data);
+    CHECK(outputs_defined == std::vector<bool>(4, false));
+    CHECK(out_features == std::vector<std::int64_t>(4, 2));
+    CHECK(steps_at_epoch_end == std::vector<std::int64_t>{8});  // the GAN's own counter, read as a LightningGan
+    CHECK(started_typed == std::vector<bool>{true});
+  }
+  SECTION("unpacking another count than configure_optimizers returned names both") {
+    struct ThreeWanted : LightningGan {
+      void training_step(const volt::data::Example&, std::int64_t, volt::Context& ctx) {
+        auto [a, b, c] = ctx.optimizers<3>();
+        (void)a, (void)b, (void)c;
+      }
+    };
+    ThreeWanted gan;
+    auto t = volt::make_trainer<ThreeWanted, LinearData>(silent({.max_epochs = 1}));
+    REQUIRE_THROWS_WITH(t.fit(gan, data), Catch::Contains("ctx.optimizers<3>() unpacks 3") &&
+                                              Catch::Contains("returned 2"));
+  }
+}
+
+TEST_CASE("make_trainer deduces callbacks after an optional strategy and precision", "[trainer][porting]") {
+  struct Marker {};
+  using Plain = decltype(volt::make_trainer<LightningGan, LinearData>({}, Marker{}));
+  static_assert(std::is_same_v<Plain, volt::Trainer<LightningGan, LinearData, volt::SingleDevice, volt::precision::FP32, Marker>>);
+  using WithPrecision = decltype(volt::make_trainer<LightningGan, LinearData>({}, OtherPrecision{}, Marker{}));
+  static_assert(std::is_same_v<WithPrecision, volt::Trainer<LightningGan, LinearData, volt::SingleDevice,
+                                                           OtherPrecision, Marker>>);
+  using Both = decltype(volt::make_trainer<LightningGan, LinearData>({}, volt::SingleDevice{}, OtherPrecision{}));
+  static_assert(std::is_same_v<Both, volt::Trainer<LightningGan, LinearData, volt::SingleDevice, OtherPrecision>>);
+  auto t = volt::make_trainer<LightningGan, LinearData>({.max_epochs = 2});
+  CHECK(t.options().max_epochs == 2);
+}
+
+TEST_CASE("under automatic optimization manual_backward and optimizer.step() are errors naming the fix",
+          "[optimization][porting]") {
+  LinearData data;
+  AutomaticButSteps m;
+  const auto quiet_options = silent({.max_epochs = 1});
+  auto t = volt::make_trainer<AutomaticButSteps, LinearData>(quiet_options);
+  REQUIRE_THROWS_WITH(t.fit(m, data), Catch::Contains("ctx.manual_backward()") &&
+                                          Catch::Contains("automatic optimization") &&
+                                          Catch::Contains("static constexpr bool automatic_optimization = false;"));
+  m.use_manual_backward = false;
+  auto t2 = volt::make_trainer<AutomaticButSteps, LinearData>(quiet_options);
+  REQUIRE_THROWS_WITH(t2.fit(m, data), Catch::Contains("ctx.optimizers()[0].step()") &&
+                                           Catch::Contains("static constexpr bool automatic_optimization = false;"));
+}
+
+namespace {
 // Overrides of optimizer_zero_grad / optimizer_step / configure_gradient_clipping, and the
 // 1.x training_step_end.
 struct OverridingModel : torch::nn::Module {
@@ -575,7 +723,7 @@ struct ScaledModel : torch::nn::Module {
   void on_before_backward(const torch::Tensor& loss) { loss_seen.push_back(loss.item<double>()); }
   void on_before_optimizer_step(torch::optim::Optimizer&) { calls->push_back("on_before_optimizer_step"); }
   void on_train_batch_end(const torch::Tensor&, const volt::data::Example&, std::int64_t, volt::Context& ctx) {
-    lr_after_batch.push_back(ctx.optimizers().at(0)->param_groups()[0].options().get_lr());
+    lr_after_batch.push_back(ctx.raw_optimizers().at(0)->param_groups()[0].options().get_lr());
   }
   auto configure_optimizers() {
     return volt::with_scheduler(torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)),

@@ -145,7 +145,7 @@ class BaseFinetuning {
   void setup(Stage, Context& ctx) { derived().freeze_before_training(ctx.module()); }
 
   void on_train_epoch_start(Context& ctx) {
-    const auto optimizers = ctx.optimizers();
+    const auto optimizers = ctx.raw_optimizers();
     for (std::size_t i = 0; i < optimizers.size(); ++i) {
       const std::size_t before = optimizers[i]->param_groups().size();
       derived().finetune_function(ctx.module(), ctx.current_epoch(), *optimizers[i]);
@@ -161,7 +161,7 @@ class BaseFinetuning {
     const auto key = std::string(state_key_prefix) + "param_groups";
     if (!checkpoint.json.contains(key)) return;
     metadata_ = checkpoint.json.at(key);
-    const auto optimizers = ctx.optimizers();
+    const auto optimizers = ctx.raw_optimizers();
     std::unordered_map<std::string, torch::Tensor> by_name;
     for (auto& item : ctx.module().named_parameters()) by_name.emplace(item.key(), item.value());
     for (std::size_t i = 0; i < optimizers.size(); ++i) {

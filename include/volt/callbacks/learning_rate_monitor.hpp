@@ -56,7 +56,7 @@ class LearningRateMonitor {
   void on_train_start(Context& ctx) {
     lrs_.clear();
     if (!options_.log_momentum) return;
-    for (const auto* opt : ctx.optimizers())
+    for (const auto* opt : ctx.raw_optimizers())
       for (const auto& group : opt->param_groups())
         if (!has_momentum(group.options())) {
           if (ctx.is_global_zero())
@@ -107,7 +107,7 @@ class LearningRateMonitor {
   }
 
   // The param group behind each named learning rate. ctx.learning_rates() lists optimizers with
-  // a scheduler first, ctx.optimizers() in configure_optimizers order: the two are paired by
+  // a scheduler first, ctx.raw_optimizers() in configure_optimizers order: the two are paired by
   // position when every learning rate matches, else each name takes the first unused group with
   // its learning rate (exact, since both read the same value).
   static std::vector<const Group*> groups_for(const std::vector<std::pair<std::string, double>>& named,
@@ -136,7 +136,7 @@ class LearningRateMonitor {
     if (named.empty()) return;
     const LogOptions now{.on_step = true, .on_epoch = false};
     std::vector<const Group*> groups;
-    if (options_.log_momentum || options_.log_weight_decay) groups = groups_for(named, ctx.optimizers());
+    if (options_.log_momentum || options_.log_weight_decay) groups = groups_for(named, ctx.raw_optimizers());
     for (std::size_t i = 0; i < named.size(); ++i) {
       const auto& [name, lr] = named[i];
       ctx.log(name, lr, now);

@@ -120,7 +120,7 @@ class StochasticWeightAveraging {
   // ---- hooks ----
 
   void on_fit_start(Context& ctx) {
-    const auto optimizers = ctx.optimizers();
+    const auto optimizers = ctx.raw_optimizers();
     if (optimizers.size() != 1)
       throw std::invalid_argument(fmt::format(
           "volt: StochasticWeightAveraging works with exactly 1 optimizer; configure_optimizers returned {}.",
@@ -227,7 +227,7 @@ class StochasticWeightAveraging {
  private:
   void initialize(Context& ctx) {
     initialized_ = true;
-    auto* optimizer = ctx.optimizers().at(0);
+    auto* optimizer = ctx.raw_optimizers().at(0);
     const auto& groups = optimizer->param_groups();
     if (!base_lrs_) {  // not restored from a checkpoint: anneal from here, from today's lrs
       const auto& given = options_.swa_lrs.values();
@@ -249,7 +249,7 @@ class StochasticWeightAveraging {
 
   void anneal(Context& ctx, std::int64_t epoch) {
     const double alpha = anneal_factor(options_.annealing_strategy, epoch - anneal_start_epoch_, options_.annealing_epochs);
-    auto& groups = ctx.optimizers().at(0)->param_groups();
+    auto& groups = ctx.raw_optimizers().at(0)->param_groups();
     for (std::size_t g = 0; g < groups.size(); ++g)
       groups[g].options().set_lr(swa_lrs_[g] * alpha + (*base_lrs_)[g] * (1.0 - alpha));
   }

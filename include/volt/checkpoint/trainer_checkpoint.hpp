@@ -54,6 +54,7 @@ namespace volt::checkpoint {
 struct ResumePoint {
   std::int64_t epoch = 0;
   std::int64_t global_step = 0;
+  std::int64_t batches_stepped = 0;  // the loggers' step counter (RunState::batches_stepped)
   std::int64_t batches_done = 0;  // batches of `epoch` to skip
   // batches_done when validation last started in `epoch`: less than batches_done when the
   // checkpoint was saved after a batch whose validation had not run yet.
@@ -83,6 +84,7 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
   writer.add_json("meta", {{"volt_version", ::volt::version},
                            {"epoch", run.state.current_epoch},
                            {"global_step", run.state.global_step},
+                           {"batches_stepped", run.state.batches_stepped},
                            {"batches_done", run.state.batches_done},
                            {"validated_batches", run.state.validated_batches},
                            {"epoch_complete", run.state.epoch_complete},
@@ -142,6 +144,8 @@ inline ResumePoint read_resume_point(const nlohmann::json& meta, const std::file
   };
   ResumePoint point;
   point.global_step = count("global_step");
+  // Absent in checkpoints of earlier volt versions, which counted logging steps in global_step.
+  point.batches_stepped = meta.contains("batches_stepped") ? count("batches_stepped") : point.global_step;
   point.epoch = count("epoch");
   point.batches_done = count("batches_done");
   // Absent in checkpoints of earlier volt versions: nothing pending.

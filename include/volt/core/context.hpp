@@ -3,6 +3,9 @@
 // `self.global_step`, `self.device`, `self.trainer.should_stop`, ...). One concrete class,
 // so user hooks can name it in their signatures; it only points at state the Trainer owns.
 #include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <typeinfo>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +32,10 @@ namespace volt {
 struct RunState {
   std::int64_t current_epoch = 0;
   std::int64_t global_step = 0;  // optimizer steps taken, as in Lightning
+  // Training batches that ended an accumulation window (Lightning's _batches_that_stepped): the
+  // loggers' step and log_every_n_steps count these, once per batch whatever the number of
+  // optimizers (a two-optimizer GAN logs at the same steps as a classifier).
+  std::int64_t batches_stepped = 0;
   Stage stage = Stage::fit;
   HookFamily family = HookFamily::none;
   std::string_view hook{};  // the hook running now, for messages (e.g. logging where it is not allowed)
@@ -71,26 +78,49 @@ struct RunState {
 
 class Context;
 
-// Lightning's LightningOptimizer, for manual optimization: step() runs the precision's step
-// and the on_before_optimizer_step hooks and counts a global step; the torch optimizer itself
-// is one `->` away.
+// Lightning's LightningOptimizer, what ctx.optimizers() hands out: step() goes through the step
+// seam (the strategy and precision, on_before_optimizer_step, global_step, max_steps, step
+// logging), as self.optimizers() does in Lightning. The torch optimizer is reachable only
+// explicitly, through optimizer(): stepping it directly would bypass all of that.
 class ManualOptimizer {
  public:
   ManualOptimizer(RunState& state, torch::optim::Optimizer& optimizer, std::size_t index) noexcept
       : state_(&state), optimizer_(&optimizer), index_(index) {}
   // Through the strategy and precision; a closure (for LBFGS) is run by the optimizer's step.
-  void step(const torch::optim::Optimizer::LossClosure& closure = nullptr) {
+  // Under automatic optimization this is an error naming the fix (Lightning's rule).
+  void step(const torch::optim::Optimizer::LossClosure& closure = nullptr) const {
     state_->facade.optimizer_step(index_, closure);
   }
-  void zero_grad() { optimizer_->zero_grad(); }
+  void zero_grad() const { optimizer_->zero_grad(); }
+  // Reading the learning rate and other options needs no stepping: forwarded.
+  std::vector<torch::optim::OptimizerParamGroup>& param_groups() const noexcept { return optimizer_->param_groups(); }
+  // The torch optimizer itself (Lightning's `opt.optimizer`): stepping it bypasses volt.
   torch::optim::Optimizer& optimizer() const noexcept { return *optimizer_; }
-  torch::optim::Optimizer* operator->() const noexcept { return optimizer_; }
   std::size_t index() const noexcept { return index_; }
 
  private:
   RunState* state_;
   torch::optim::Optimizer* optimizer_;
   std::size_t index_;
+};
+
+// What ctx.optimizers() returns: the fit's optimizers in configure_optimizers' order, wrapped.
+// A range (size, [i], for), and, with the count as a template argument, an array for structured
+// bindings: `auto [opt_g, opt_d] = ctx.optimizers<2>();` (C++ needs the count at compile time;
+// the hook's Context does not know the module's optimizer types).
+class ManualOptimizers {
+ public:
+  ManualOptimizers() = default;
+  explicit ManualOptimizers(std::vector<ManualOptimizer> all) : all_(std::move(all)) {}
+  std::size_t size() const noexcept { return all_.size(); }
+  bool empty() const noexcept { return all_.empty(); }
+  const ManualOptimizer& operator[](std::size_t i) const { return all_.at(i); }
+  const ManualOptimizer& at(std::size_t i) const { return all_.at(i); }
+  auto begin() const noexcept { return all_.begin(); }
+  auto end() const noexcept { return all_.end(); }
+
+ private:
+  std::vector<ManualOptimizer> all_;
 };
 
 class Context {
@@ -133,6 +163,13 @@ class Context {
   void log_dict(const Map& values, const LogOptions& opts = {}) {
     for (const auto& [name, value] : values) log(name, value, opts);
   }
+  // Lightning's self.log_dict({"d_loss": d, "g_loss": g}): log_dict({{"d_loss", d}, {"g_loss", g}}).
+  void log_dict(std::initializer_list<std::pair<std::string_view, torch::Tensor>> values, const LogOptions& opts = {}) {
+    for (const auto& [name, value] : values) log(name, value, opts);
+  }
+  void log_dict(std::initializer_list<std::pair<std::string_view, double>> values, const LogOptions& opts = {}) {
+    for (const auto& [name, value] : values) log(name, value, opts);
+  }
 
   std::int64_t current_epoch() const noexcept { return state_->current_epoch; }
   std::int64_t global_step() const noexcept { return state_->global_step; }
@@ -170,9 +207,31 @@ class Context {
     if (!state_->facade.learning_rates) return {};
     return state_->facade.learning_rates();
   }
-  // The optimizers configure_optimizers returned (empty outside fit).
-  std::vector<torch::optim::Optimizer*> optimizers() const { return state_->facade.optimizers; }
-  // Manual optimization (a module with `static constexpr bool automatic_optimization = false`).
+  // Lightning's self.optimizers(): the optimizers configure_optimizers returned, wrapped so that
+  // stepping them goes through volt (empty outside fit). For structured bindings give the count:
+  // `auto [opt_g, opt_d] = ctx.optimizers<2>();` (a different count is an error naming both).
+  ManualOptimizers optimizers() const {
+    std::vector<ManualOptimizer> all;
+    const auto& raw = state_->facade.optimizers;
+    all.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) all.emplace_back(*state_, *raw[i], i);
+    return ManualOptimizers(std::move(all));
+  }
+  template <std::size_t N>
+  std::array<ManualOptimizer, N> optimizers() const {
+    const auto& raw = state_->facade.optimizers;
+    if (raw.size() != N)
+      throw std::logic_error(fmt::format("volt: ctx.optimizers<{}>() unpacks {} optimizer(s), but configure_optimizers "
+                                         "returned {}{}; unpack as many as it returns.",
+                                         N, N, raw.size(), raw.empty() ? " (or fit is not running)" : ""));
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<ManualOptimizer, N>{ManualOptimizer(*state_, *raw[I], I)...};
+    }(std::make_index_sequence<N>{});
+  }
+  // The torch optimizers themselves (Lightning's self.optimizers(use_pl_optimizer=False)), for
+  // reading their state; stepping them bypasses volt.
+  const std::vector<torch::optim::Optimizer*>& raw_optimizers() const noexcept { return state_->facade.optimizers; }
+  // One of ctx.optimizers(), by index.
   ManualOptimizer optimizer(std::size_t index = 0) const {
     const auto& all = state_->facade.optimizers;
     if (index >= all.size())
@@ -205,13 +264,13 @@ class Context {
     return collective(state_->facade.broadcast, "broadcast")(tensor, src);
   }
   void barrier() const { collective(state_->facade.barrier, "barrier")(); }
-  // Lightning's toggle_optimizer: only optimizer `index`'s parameters require grad until
-  // untoggle_optimizer() (for GAN-style alternating updates).
-  void toggle_optimizer(std::size_t index) const {
-    untoggle_optimizer();
-    auto& opt = *optimizers().at(index);
+  // Lightning's toggle_optimizer(opt): only that optimizer's parameters require grad until
+  // untoggle_optimizer(opt) (for GAN-style alternating updates).
+  void toggle_optimizer(const ManualOptimizer& optimizer) const { toggle_optimizer(optimizer.optimizer()); }
+  void toggle_optimizer(torch::optim::Optimizer& optimizer) const {
+    restore_toggled();
     std::vector<const c10::TensorImpl*> mine;
-    for (auto& group : opt.param_groups())
+    for (auto& group : optimizer.param_groups())
       for (auto& p : group.params()) mine.push_back(p.unsafeGetTensorImpl());
     for (auto& p : module_->parameters()) {
       if (p.requires_grad() && std::find(mine.begin(), mine.end(), p.unsafeGetTensorImpl()) == mine.end()) {
@@ -220,10 +279,11 @@ class Context {
       }
     }
   }
-  void untoggle_optimizer() const {
-    for (auto& p : state_->toggled_off) p.set_requires_grad(true);
-    state_->toggled_off.clear();
-  }
+  // By position in configure_optimizers' order (the 1.x loop toggles this way).
+  void toggle_optimizer(std::size_t index) const { toggle_optimizer(*raw_optimizers().at(index)); }
+  void untoggle_optimizer(const ManualOptimizer&) const { restore_toggled(); }
+  void untoggle_optimizer(torch::optim::Optimizer&) const { restore_toggled(); }
+  void untoggle_optimizer() const { restore_toggled(); }
   // Lightning's clip_gradients (for manual optimization or configure_gradient_clipping).
   static void clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm = true) {
     std::vector<torch::Tensor> params;
@@ -245,6 +305,17 @@ class Context {
 
   // The module being trained, for callbacks (Lightning passes `pl_module` to every callback hook).
   torch::nn::Module& module() const noexcept { return *module_; }
+  // The module as its own type (Lightning's `pl_module`, typed): ctx.module<GAN>().generator.
+  // A type the module is not (nor derives from) is an error naming both types.
+  template <class M>
+    requires std::derived_from<M, torch::nn::Module>
+  M& module() const {
+    if (auto* typed = dynamic_cast<M*>(module_)) return *typed;
+    throw std::logic_error(fmt::format("volt: ctx.module<{}>(): the module being trained is a {}, not a {}.",
+                                       c10::demangle(typeid(M).name()),
+                                       c10::demangle(typeid(*module_).name()),
+                                       c10::demangle(typeid(M).name())));
+  }
 
  private:
   template <class Operation>
@@ -254,6 +325,11 @@ class Context {
                                          "to teardown).",
                                          name));
     return operation;
+  }
+
+  void restore_toggled() const {
+    for (auto& p : state_->toggled_off) p.set_requires_grad(true);
+    state_->toggled_off.clear();
   }
 
   RunState* state_;

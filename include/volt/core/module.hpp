@@ -37,10 +37,40 @@ using training_step_result_t = std::remove_cvref_t<decltype(hooks::call(
     std::declval<std::int64_t>(), std::declval<std::int64_t>()))>;
 
 // A module opts out of automatic optimization with `static constexpr bool automatic_optimization = false;`.
+// Only a constant can choose the loop at compile time: a non-static member or a function named
+// automatic_optimization is a compile error naming the fix (diagnose_automatic_optimization).
 template <class M>
-concept ManualOptimization = requires {
-  { M::automatic_optimization } -> std::convertible_to<bool>;
-} && !M::automatic_optimization;
+concept DeclaresAutomaticOptimization = requires { &M::automatic_optimization; };
+template <class M>
+concept ConstantAutomaticOptimization = requires {
+  requires std::is_same_v<std::remove_cv_t<decltype(M::automatic_optimization)>, bool>;
+  typename std::bool_constant<M::automatic_optimization>;
+};
+template <class M>
+concept ManualOptimization = ConstantAutomaticOptimization<M> && !M::automatic_optimization;
+
+namespace diagnostic {
+template <class Module>
+struct automatic_optimization_must_be_static_constexpr_bool {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
+// Lightning's `self.automatic_optimization = False` written as a member (or a property) would
+// otherwise be silently ignored: volt would optimize automatically and the module's own steps
+// would run backward a second time.
+// Returns whether the module passed, so that no second diagnostic follows this one.
+template <class M>
+constexpr bool diagnose_automatic_optimization() {
+  if constexpr (DeclaresAutomaticOptimization<M> && !ConstantAutomaticOptimization<M>) {
+    static_assert(automatic_optimization_must_be_static_constexpr_bool<M>::value,
+                  "volt: the Module's `automatic_optimization` must be a compile-time constant, read when the "
+                  "Trainer picks its optimization loop; a non-static member, a function or a non-constexpr static "
+                  "is not. Write: static constexpr bool automatic_optimization = false;");
+    return false;
+  } else {
+    return true;
+  }
+}
+}  // namespace diagnostic
 
 // Under automatic optimization training_step returns a loss volt can find (core/step_output.hpp);
 // under manual optimization it may return anything, or nothing.

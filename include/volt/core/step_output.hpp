@@ -16,8 +16,12 @@
 
 namespace volt {
 
-// What a step that returns nothing hands to on_*_batch_end.
-struct NoStepOutput {};
+// What a step that returns nothing hands to on_*_batch_end. A hook written for steps that return
+// the loss, on_train_batch_end(const torch::Tensor& outputs, ...), gets an undefined tensor
+// (Lightning passes no outputs then either).
+struct NoStepOutput {
+  operator torch::Tensor() const { return {}; }
+};
 
 template <class T>
 concept TensorMap = (detail::is_specialization_of_v<T, std::map> || detail::is_specialization_of_v<T, std::unordered_map>) &&

@@ -175,7 +175,12 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     }
     run.emit(hooks::on_train_batch_end, std::as_const(output), batch, batch_idx);
     if constexpr (collect) outputs.push_back(std::move(output));
-    if (run.state.global_step != steps_before) log_step_metrics(run);
+    // Lightning's _batches_that_stepped: every batch under manual optimization, the last of each
+    // accumulation window under automatic optimization (stepped or not: a skipped step counts).
+    if (ManualOptimization<Module> || run.state.global_step != steps_before) {
+      ++run.state.batches_stepped;
+      log_step_metrics(run);
+    }
 
     if (val.this_epoch && validation_due_after(batch_idx, is_last)) {
       run.state.validated_batches = batch_idx + 1;
@@ -246,6 +251,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       const auto point = checkpoint::load_trainer_checkpoint(run, optimization, *ckpt_path);
       run.state.current_epoch = point.epoch;
       run.state.global_step = point.global_step;
+      run.state.batches_stepped = point.batches_stepped;
       run.state.resume_skip = point.batches_done;
       run.state.validated_batches = point.validated_batches;
       resumed = true;

@@ -1,6 +1,7 @@
 #pragma once
 // Handing logged metrics to the loggers among the callbacks (Lightning's logger connector):
-// step-level values every log_every_n_steps optimizer steps, epoch-level values when an
+// step-level values every log_every_n_steps training batches that stepped (not optimizer
+// steps: Lightning counts a batch once whatever the number of optimizers), epoch-level values when an
 // epoch of training or evaluation ends, with an `epoch` column during fit. Values are read
 // from their tensors only here, so logging costs no device sync on the steps in between.
 #include <algorithm>
@@ -38,15 +39,16 @@ template <class Run>
 void write_logs(Run& run, std::map<std::string, double> metrics) {
   if (metrics.empty() || run.state.sanity_checking) return;
   if (run.state.stage == Stage::fit) metrics["epoch"] = static_cast<double>(run.state.current_epoch);
-  const std::int64_t step = std::max<std::int64_t>(0, run.state.global_step - 1);
+  // Lightning's step for loggers: batches stepped before the one that just ran.
+  const std::int64_t step = std::max<std::int64_t>(0, run.state.batches_stepped - 1);
   for_each_logger(run, [&](auto& logger) { logger.log_metrics(metrics, step); });
 }
 
-// After a training batch that stepped the optimizer.
+// After a training batch that ended an accumulation window (counted in batches_stepped).
 template <class Run>
 void log_step_metrics(Run& run) {
   const std::int64_t every = run.options.resolved_log_every_n_steps();
-  if (every <= 0 || run.state.global_step % every != 0 || !has_logger(run)) return;
+  if (every <= 0 || run.state.batches_stepped % every != 0 || !has_logger(run)) return;
   write_logs(run, run.metrics.take_step_logs());
 }
 

@@ -99,7 +99,8 @@ struct Run {
       [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
       hooks::call(hook, module, ctx, std::forward<A>(args)...);
     } else {
-      hooks::call_callbacks_then_module(hook, callbacks, module, ctx, std::forward<A>(args)...);
+      hooks::for_each_callback(callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
+      hooks::call(hook, module, ctx, std::forward<A>(args)...);
     }
   }
 
@@ -110,7 +111,7 @@ struct Run {
     if constexpr (profiling)
       emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
     else
-      hooks::for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
+      hooks::for_each_callback(callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
   }
 
   // The hook of the callbacks that monitor metrics (Monitoring) or of the others: Lightning's
@@ -124,7 +125,7 @@ struct Run {
           args...);
     } else {
       hooks::for_each_callback(callbacks, [&](auto& cb) {
-        if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) hooks::call(hook, cb, ctx, args...);
+        if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) call_callback(hook, cb, args...);
       });
     }
   }
@@ -166,6 +167,19 @@ struct Run {
   }
 
  private:
+  // A callback's hook may take the module first, as its own type (Lightning's `pl_module`,
+  // typed): on_train_epoch_end(MyModule& module, volt::Context& ctx), or a template
+  // `template <class M> void on_train_epoch_end(M& module, volt::Context& ctx)`. A hook that takes
+  // the usual arguments is called with those (so an unconstrained template gets those).
+  template <class Hook, class Callback, class... A>
+  void call_callback(Hook hook, Callback& cb, A&... args) {
+    using C = std::remove_const_t<Callback>;
+    if constexpr (!hooks::has<Hook, C, A&...> && hooks::match_v<Hook, C, Module&, A&...>.arity >= 1)
+      hooks::call(hook, cb, ctx, module, args...);
+    else
+      hooks::call(hook, cb, ctx, args...);
+  }
+
   // Profiling only: the hook on each callback for which `select(cb)` is a std::true_type, each
   // timed (the profiler itself is not).
   template <class Hook, class Select, class... A>
@@ -174,9 +188,9 @@ struct Run {
       if constexpr (decltype(select(cb))::value) {
         if constexpr (!ProfilerCallback<decltype(cb)>) {
           [[maybe_unused]] auto timed = profile_hook<CallbackAction, decltype(cb), Hook>();
-          hooks::call(hook, cb, ctx, args...);
+          call_callback(hook, cb, args...);
         } else {
-          hooks::call(hook, cb, ctx, args...);
+          call_callback(hook, cb, args...);
         }
       }
     });

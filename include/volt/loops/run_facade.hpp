@@ -6,12 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
+#include <type_traits>
 #include <vector>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/checkpoint/trainer_checkpoint.hpp>
 #include <volt/core/context.hpp>
+#include <volt/core/module.hpp>
 #include <volt/core/run_facade.hpp>
 #include <volt/loops/step.hpp>
 
@@ -42,17 +46,36 @@ void install_fit_operations(Run& run, Optimization& optimization) {
   optimization.for_each_optimizer(
       [&](auto& opt, std::size_t) { facade.optimizers.push_back(static_cast<torch::optim::Optimizer*>(&opt)); });
   facade.learning_rates = [&optimization] { return optimization.learning_rates(); };
-  facade.manual_backward = [&run](const torch::Tensor& loss) { loops::backward(run, loss); };
-  facade.optimizer_step = [&run, &optimization](std::size_t index,
-                                                const torch::optim::Optimizer::LossClosure& user_closure) {
-    optimization.for_each_optimizer([&](auto& optimizer, std::size_t i) {
-      if (i != index) return;
-      // Lightning's manual LightningOptimizer.step(closure): the same path as automatic optimization.
-      auto closure = [&]() -> torch::Tensor { return user_closure ? user_closure() : torch::Tensor{}; };
-      loops::optimizer_step(run, optimizer, closure, /*automatic=*/false);
-      ++run.state.global_step;
-    });
-  };
+  using Module = std::remove_reference_t<decltype(run.module)>;
+  if constexpr (!ManualOptimization<Module>) {
+    // Lightning's rule: under automatic optimization the Trainer runs backward and the step;
+    // doing them in a hook as well would step twice (or backward through a freed graph).
+    facade.manual_backward = [](const torch::Tensor&) {
+      throw std::logic_error(
+          "volt: ctx.manual_backward() was called, but the module uses automatic optimization (volt runs backward "
+          "on the loss training_step returns). To optimize by hand, add to the module: static constexpr bool "
+          "automatic_optimization = false;");
+    };
+    facade.optimizer_step = [](std::size_t index, const torch::optim::Optimizer::LossClosure&) {
+      throw std::logic_error(fmt::format(
+          "volt: ctx.optimizers()[{}].step() was called, but the module uses automatic optimization (volt steps "
+          "the optimizer after training_step). To step by hand, add to the module: static constexpr bool "
+          "automatic_optimization = false;",
+          index));
+    };
+  } else {
+    facade.manual_backward = [&run](const torch::Tensor& loss) { loops::backward(run, loss); };
+    facade.optimizer_step = [&run, &optimization](std::size_t index,
+                                                  const torch::optim::Optimizer::LossClosure& user_closure) {
+      optimization.for_each_optimizer([&](auto& optimizer, std::size_t i) {
+        if (i != index) return;
+        // Lightning's manual LightningOptimizer.step(closure): the same path as automatic optimization.
+        auto closure = [&]() -> torch::Tensor { return user_closure ? user_closure() : torch::Tensor{}; };
+        loops::optimizer_step(run, optimizer, closure, /*automatic=*/false);
+        ++run.state.global_step;
+      });
+    };
+  }
   facade.save_checkpoint = [&run, &optimization](const std::filesystem::path& path, bool weights_only) {
     // One file, written by global rank 0; every rank leaves once it exists (Lightning's barrier).
     if (run.state.global_rank == 0) checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);

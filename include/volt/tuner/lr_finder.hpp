@@ -176,7 +176,7 @@ class LRFinderCallback {
   explicit LRFinderCallback(LRFindOptions options = {}, double beta = 0.98) : options_(options), beta_(beta) {}
 
   void on_fit_start(Context& ctx) {
-    const auto optimizers = ctx.optimizers();
+    const auto optimizers = ctx.raw_optimizers();
     if (optimizers.size() != 1)
       throw std::invalid_argument(fmt::format(
           "volt: lr_find: configure_optimizers returned {} optimizers, but the learning rate finder works with a "

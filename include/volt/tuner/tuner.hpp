@@ -110,7 +110,7 @@ class OptimizerStateGuard {
  public:
   void on_fit_start(Context& ctx) {
     saved_.clear();
-    for (auto* optimizer : ctx.optimizers()) {
+    for (auto* optimizer : ctx.raw_optimizers()) {
       std::ostringstream bytes;
       torch::serialize::OutputArchive archive;
       optimizer->save(archive);
