@@ -5,6 +5,7 @@
 #include <optional>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,10 +142,17 @@ int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start) {
 
                    // Inference from the best checkpoint: the module is rebuilt from the
                    // hyper-parameters the checkpoint holds (FashionCNN(hp)), as Lightning's
-                   // load_from_checkpoint does.
+                   // load_from_checkpoint does. Under 64-true / bf16-true / 16-true the
+                   // checkpoint's weights are in that dtype, which a new (float32) module does
+                   // not take: test the trained module with those weights (ckpt_path) instead.
                    if (!checkpoint.best_model_path().empty()) {
-                     auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
-                     const auto best_test = trainer.test(*best, data);
+                     std::map<std::string, double> best_test;
+                     if constexpr (volt::precision::parameter_dtype<Precision>() == torch::kFloat32) {
+                       auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
+                       best_test = trainer.test(*best, data);
+                     } else {
+                       best_test = trainer.test(model, data, {.ckpt_path = checkpoint.best_model_path()});
+                     }
                      std::cout << fmt::format("best_checkpoint_test_acc={:.4f}", best_test.at("test_acc"))
                                << std::endl;
                    }
