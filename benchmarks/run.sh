@@ -13,6 +13,9 @@ status=0
 cat training.out
 # shellcheck disable=SC2086
 "$loader" $args || status=1
+# Precision policies (bf16-mixed against fp32), built beside the training bench.
+# shellcheck disable=SC2086
+"$(dirname "$training")/volt_bench_precision" $args || status=1
 if [ "${VOLT_BENCH_SKIP_COMPILE:-0}" = 1 ]; then
   echo "bench compile skipped: VOLT_BENCH_SKIP_COMPILE=1"
 else

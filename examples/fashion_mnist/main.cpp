@@ -5,6 +5,7 @@
 #include <optional>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,25 +84,14 @@ struct FashionCNN : torch::nn::Module {
 // `test`, `predict`; --trainer.*, --model.*, --data.*, --model_checkpoint.*, --csv_logger.*,
 // --tensorboard_logger.*, --config c.yaml, --print_config. The flags of earlier versions still
 // work: --epochs, --lr, --channels, --hidden, --batch-size, --data-dir, --seed, --root-dir,
-// --resume, --threads.
-int main(int argc, char** argv) {
-  // --threads N: a process setting, not part of the run's configuration.
-  std::vector<char*> args(argv, argv + argc);
-  for (auto it = args.begin() + 1; it != args.end(); ++it) {
-    const std::string_view arg(*it);
-    if (arg == "--threads" && it + 1 != args.end()) {
-      torch::set_num_threads(std::stoi(*(it + 1)));
-      it = args.erase(it, it + 2) - 1;
-    } else if (arg.starts_with("--threads=")) {
-      torch::set_num_threads(std::stoi(std::string(arg.substr(10))));
-      it = args.erase(it) - 1;
-    }
-  }
-
+// --resume, --threads. --precision picks the Trainer's precision policy (a type, so it is read
+// before the CLI): 32-true (default), 64-true, bf16-mixed, bf16-true, and on CUDA 16-mixed, 16-true.
+template <class Precision>
+int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start) {
   // The best checkpoint by validation accuracy, plus last.ckpt to resume from (in
   // <default_root_dir>/checkpoints); CSV logs (with report.html beside metrics.csv) and
   // TensorBoard event files; config.yaml beside them.
-  using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, volt::precision::FP32,
+  using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, Precision,
                                 volt::ModelCheckpoint, volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
   const std::string root_dir = "fashion_mnist_runs";
   const volt::cli::LightningCLI<Trainer> cli(
@@ -127,7 +117,6 @@ int main(int argc, char** argv) {
                    {"--root-dir", "--trainer.default_root_dir --csv_logger.save_dir --tensorboard_logger.save_dir"},
                    {"--resume", "--ckpt_path=last"}}});
 
-  const auto start = std::chrono::steady_clock::now();
   return cli.run(static_cast<int>(args.size()), args.data(),
                  [&](const volt::cli::Outcome& outcome, Trainer& trainer, FashionCNN& model,
                      volt::data::FashionMNIST& data) {
@@ -148,16 +137,60 @@ int main(int argc, char** argv) {
                    const double seconds =
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                    std::cout << fmt::format("wall_time_s={:.1f}", seconds) << std::endl;
+                   std::cout << "precision=" << volt::precision::name(trainer.precision()) << std::endl;
                    std::cout << fmt::format("test_acc={:.4f}", test.at("test_acc")) << std::endl;
 
                    // Inference from the best checkpoint: the module is rebuilt from the
                    // hyper-parameters the checkpoint holds (FashionCNN(hp)), as Lightning's
-                   // load_from_checkpoint does.
+                   // load_from_checkpoint does. Under 64-true / bf16-true / 16-true the
+                   // checkpoint's weights are in that dtype, which a new (float32) module does
+                   // not take: test the trained module with those weights (ckpt_path) instead.
                    if (!checkpoint.best_model_path().empty()) {
-                     auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
-                     const auto best_test = trainer.test(*best, data);
+                     std::map<std::string, double> best_test;
+                     if constexpr (volt::precision::parameter_dtype<Precision>() == torch::kFloat32) {
+                       auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
+                       best_test = trainer.test(*best, data);
+                     } else {
+                       best_test = trainer.test(model, data, {.ckpt_path = checkpoint.best_model_path()});
+                     }
                      std::cout << fmt::format("best_checkpoint_test_acc={:.4f}", best_test.at("test_acc"))
                                << std::endl;
                    }
                  });
+}
+
+int main(int argc, char** argv) {
+  const auto start = std::chrono::steady_clock::now();
+  // --threads N and --precision P: process settings read before the run's configuration.
+  std::vector<char*> args(argv, argv + argc);
+  std::string precision = "32-true";
+  for (auto it = args.begin() + 1; it != args.end(); ++it) {
+    const std::string_view arg(*it);
+    for (const std::string_view flag : {"--threads", "--precision"}) {
+      std::optional<std::string> value;
+      if (arg == flag && it + 1 != args.end()) {
+        value = *(it + 1);
+        it = args.erase(it, it + 2) - 1;
+      } else if (arg.starts_with(std::string(flag) + "=")) {
+        value = std::string(arg.substr(flag.size() + 1));
+        it = args.erase(it) - 1;
+      }
+      if (!value) continue;
+      if (flag == "--threads")
+        torch::set_num_threads(std::stoi(*value));
+      else
+        precision = *value;
+      break;
+    }
+  }
+  if (precision == "32-true" || precision == "32") return run<volt::precision::FP32>(args, start);
+  if (precision == "64-true" || precision == "64") return run<volt::precision::FP64>(args, start);
+  if (precision == "bf16-mixed") return run<volt::precision::BF16Mixed>(args, start);
+  if (precision == "bf16-true") return run<volt::precision::BF16True>(args, start);
+  if (precision == "16-mixed" || precision == "16") return run<volt::precision::FP16Mixed>(args, start);
+  if (precision == "16-true") return run<volt::precision::FP16True>(args, start);
+  std::cerr << "volt: --precision " << precision
+            << " is not a precision; use one of 32-true, 64-true, bf16-mixed, bf16-true, 16-mixed, 16-true "
+               "(Lightning's names)." << std::endl;
+  return 2;
 }

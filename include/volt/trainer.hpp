@@ -134,6 +134,8 @@ class Trainer {
     }
   }
   static constexpr bool usable = fit_requirements_met();
+  // A Strategy/Precision pair that cannot work together fails here, naming both (precision/precision.hpp).
+  static_assert((precision::check_strategy_precision<StrategyT, PrecisionT>(), true));
 
   template <class Loader, class StepHook>
   static constexpr bool has_step_for() {

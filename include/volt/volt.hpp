@@ -34,7 +34,11 @@
 #include <volt/loggers/logger.hpp>
 #include <volt/loggers/tensorboard_logger.hpp>
 #include <volt/optim/configure_optimizers.hpp>
+#include <volt/precision/autocast.hpp>
 #include <volt/precision/fp32.hpp>
+#include <volt/precision/grad_scaler.hpp>
+#include <volt/precision/mixed.hpp>
+#include <volt/precision/true_precision.hpp>
 #include <volt/strategy/single_device.hpp>
 #include <volt/trainer.hpp>
 #include <volt/version.hpp>

@@ -87,11 +87,16 @@ template <class Kind, class Run, class Batch>
 auto evaluation_step(Run& run, const Batch& batch, std::int64_t batch_idx) {
   using Module = std::remove_reference_t<decltype(run.module)>;
   using StepEndHook = std::remove_const_t<decltype(Kind::step_end)>;
+  // The step under the precision's forward context (autocast), as Lightning's val/test_step_context.
+  auto step = [&] {
+    [[maybe_unused]] auto autocast = run.precision.forward_context();
+    return run.call(Kind::step, batch, batch_idx);
+  };
   if constexpr (std::is_void_v<decltype(run.call(Kind::step, batch, batch_idx))>) {
-    run.call(Kind::step, batch, batch_idx);
+    step();
     return NoStepOutput{};
   } else {
-    auto out = run.call(Kind::step, batch, batch_idx);
+    auto out = step();
     using Out = decltype(out);
     if constexpr (!hooks::has<StepEndHook, Module, Out&&>) {
       if constexpr (StepEndHook::template declared<Module>) StepEndHook::template signature_mismatch<Module, Out&&>();

@@ -27,6 +27,7 @@ struct predict_step_returns_void {
 template <class Run, class Batch>
 decltype(auto) predict_one(Run& run, const Batch& batch, std::int64_t batch_idx) {
   using Module = std::remove_reference_t<decltype(run.module)>;
+  [[maybe_unused]] auto autocast = run.precision.forward_context();  // Lightning's predict_step_context
   if constexpr (HasPredictStep<Module, Batch>) return run.call(hooks::predict_step, batch, batch_idx);
   else return run.call(hooks::forward, batch);
 }

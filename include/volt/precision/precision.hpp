@@ -13,6 +13,7 @@
 // A mixed-precision type is then a new type: it scales in backward, unscales between the closure
 // and after_closure, and skips the step on inf/NaN, without any edit to the loops.
 #include <concepts>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -30,5 +31,58 @@ concept Precision = requires(P& p, torch::nn::Module& module, torch::Tensor loss
   p.backward(loss, backward_hooks);
   { p.optimizer_step(opt, closure, step_hooks) } -> std::convertible_to<bool>;
 };
+
+namespace precision {
+
+// The policy's name as Lightning spells it ("32-true", "bf16-mixed", ...): the fit summary's
+// "precision" and the value of the example's --precision.
+template <class P>
+constexpr std::string_view name(const P&) noexcept {
+  return P::name;
+}
+
+// The dtype a policy gives the module's parameters, hence their gradients: float32 unless the
+// policy says otherwise (the true-precision policies cast the module).
+template <class P>
+constexpr torch::ScalarType parameter_dtype() noexcept {
+  if constexpr (requires { P::parameter_dtype; })
+    return P::parameter_dtype;
+  else
+    return torch::kFloat32;
+}
+
+// Whether a strategy can reduce the gradients a precision produces. A strategy whose collectives
+// reduce gradients says which dtypes they take (static constexpr bool can_reduce(torch::ScalarType)),
+// unless it reduces them in fp32 whatever the parameters' dtype (static constexpr bool
+// reduces_gradients_in_fp32 = true). A strategy that says neither (SingleDevice) reduces nothing.
+template <class S, class P>
+constexpr bool strategy_can_reduce_gradients() noexcept {
+  if constexpr (requires { requires S::reduces_gradients_in_fp32; })
+    return true;
+  else if constexpr (requires { S::can_reduce(torch::kFloat32); })
+    return S::can_reduce(parameter_dtype<P>());
+  else
+    return true;
+}
+
+namespace diagnostic {
+template <class Strategy, class Precision>
+struct strategy_cannot_reduce_precision_gradients {
+  static constexpr bool value = false;  // declared here, so the compiler's note names both types
+};
+}  // namespace diagnostic
+
+// Called by the Trainer: a pair that cannot work together is a compile error naming both.
+template <class S, class P>
+constexpr void check_strategy_precision() noexcept {
+  if constexpr (!strategy_can_reduce_gradients<S, P>())
+    static_assert(diagnostic::strategy_cannot_reduce_precision_gradients<S, P>::value,
+                  "volt: this Strategy's collectives cannot reduce gradients in this Precision's parameter dtype "
+                  "(see the note naming both types; e.g. Gloo has no bfloat16 reduction, so DDP on CPU cannot run "
+                  "bf16-true). Fix: use a mixed policy (BF16Mixed / FP16Mixed keep fp32 parameters and gradients), or "
+                  "a strategy that reduces gradients in fp32 (reduces_gradients_in_fp32 = true).");
+}
+
+}  // namespace precision
 
 }  // namespace volt
