@@ -671,6 +671,12 @@ auto normalize(T result) {
       return finish(impl::pair_entries(impl::as_sequence(std::move(result.first)),
                                        impl::as_sequence(std::move(result.second))));
     }
+  } else if constexpr (std::is_pointer_v<T> && TorchOptimizer<std::remove_cv_t<std::remove_pointer_t<T>>>) {
+    // Python's `return Adam(...)` is not C++'s `return new Adam(...)`: volt does not guess who owns it.
+    static_assert(unsupported_configure_optimizers_result<T>::value,
+                  "volt: configure_optimizers returned a raw pointer to an optimizer (`new ...`), which volt will not "
+                  "own or free. Return the optimizer by value (`return torch::optim::Adam(parameters(), ...);`) or "
+                  "owned (`return std::make_unique<torch::optim::Adam>(parameters(), ...);`).");
   } else {
     static_assert(unsupported_configure_optimizers_result<T>::value,
                   "volt: configure_optimizers returned a type volt cannot use (see the note). Return a "
