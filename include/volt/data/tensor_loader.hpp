@@ -13,6 +13,7 @@
 // the same (seed, epoch) yields the same order in every process (as DDP ranks and exact
 // resume need), whatever was drawn or iterated before.
 #include <volt/core/seed.hpp>
+#include <volt/data/distributed_sampler.hpp>
 #include <volt/data/example.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -117,6 +118,7 @@ class TensorLoader {
         seed_(options.seed.value_or(volt::global_seed())) {
     validate();
     n_ = data_.size(0);
+    rows_ = n_;
     num_batches_ = options_.drop_last ? n_ / options_.batch_size
                                       : (n_ + options_.batch_size - 1) / options_.batch_size;
     epoch_data_ = data_;
@@ -138,12 +140,28 @@ class TensorLoader {
   // The seed in use (options().seed, or volt::global_seed() when that was unset).
   std::uint64_t seed() const noexcept { return seed_; }
 
+  // This rank's share of every epoch, as torch's DistributedSampler picks it (volt::DDP calls
+  // it: Lightning's use_distributed_sampler); the shuffle order is then that sampler's.
+  void set_distributed(int64_t num_replicas, int64_t rank) {
+    const DistributedSampler sampler{num_replicas, rank, options_.shuffle, seed_, false};
+    sampler.validate();
+    replicas_ = num_replicas;
+    rank_ = rank;
+    rows_ = replicas_ > 1 ? sampler.num_samples(n_) : n_;
+    num_batches_ = options_.drop_last ? rows_ / options_.batch_size : (rows_ + options_.batch_size - 1) / options_.batch_size;
+    permuted_epoch_ = -1;
+    epoch_data_ = data_;
+    epoch_targets_ = targets_;
+    if (options_.shuffle || replicas_ > 1) permute(epoch_);
+  }
+  int64_t num_replicas() const noexcept { return replicas_; }
+
   // Turns shuffling off or on for the next iteration (overfit_batches needs a fixed order).
   void set_shuffle(bool shuffle) {
     if (shuffle == options_.shuffle) return;
     options_.shuffle = shuffle;
     permuted_epoch_ = -1;
-    if (!shuffle) {
+    if (!shuffle && replicas_ == 1) {
       epoch_data_ = data_;
       epoch_targets_ = targets_;
     } else {
@@ -160,7 +178,7 @@ class TensorLoader {
       throw std::invalid_argument("volt::data::TensorLoader::set_epoch: epoch = " +
                                   std::to_string(epoch) + " is invalid; allowed: epoch >= 0");
     }
-    if (options_.shuffle && epoch != permuted_epoch_) permute(epoch);
+    if ((options_.shuffle || replicas_ > 1) && epoch != permuted_epoch_) permute(epoch);
     epoch_ = epoch;
   }
 
@@ -184,7 +202,7 @@ class TensorLoader {
  private:
   Example batch_unchecked(int64_t index) const {
     const int64_t start = index * options_.batch_size;
-    const int64_t stop = std::min(start + options_.batch_size, n_);
+    const int64_t stop = std::min(start + options_.batch_size, rows_);
     // slice(0, start, stop) is narrow(0, start, stop - start) minus narrow's own dispatch.
     return Example{epoch_data_.slice(0, start, stop), epoch_targets_.slice(0, start, stop)};
   }
@@ -219,7 +237,13 @@ class TensorLoader {
   void permute(int64_t epoch) {
     torch::NoGradGuard no_grad;  // a loader never records autograd history
     at::Generator gen = at::detail::createCPUGenerator(seed_mix(seed_, epoch));
-    const torch::Tensor perm = at::randperm(n_, gen, torch::TensorOptions().dtype(torch::kLong));
+    torch::Tensor perm;
+    if (replicas_ > 1) {
+      auto share = DistributedSampler{replicas_, rank_, options_.shuffle, seed_, false}.indices(n_, epoch);
+      perm = torch::tensor(share, torch::kLong);
+    } else {
+      perm = at::randperm(n_, gen, torch::TensorOptions().dtype(torch::kLong));
+    }
     permuted_epoch_ = -1;  // until both gathers are done (see gather_rows: it may write in place)
     try {
       gather_rows(epoch_data_, data_, perm);
@@ -239,6 +263,9 @@ class TensorLoader {
   TensorLoaderOptions options_;
   std::uint64_t seed_ = 0;
   int64_t n_ = 0;
+  int64_t rows_ = 0;      // rows of an epoch: n_, or this rank's share under set_distributed
+  int64_t replicas_ = 1;  // set_distributed's
+  int64_t rank_ = 0;
   int64_t num_batches_ = 0;
   int64_t epoch_ = 0;
   int64_t permuted_epoch_ = -1;  // the epoch epoch_data_ was permuted for (-1: none)
