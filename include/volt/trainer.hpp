@@ -127,6 +127,9 @@ class Trainer {
       return false;
     } else {
       diagnostic::diagnose_fit<Module, DataModule>();
+      (diagnostic::diagnose_wrong_callback_hook_names<Callbacks>(), ...);
+      if constexpr (HasTrainLoader<DataModule>)
+        (diagnostic::diagnose_callback_hooks<Callbacks, Module, DataModule>(), ...);
       if constexpr (TorchModule<Module> && HasTrainLoader<DataModule>)
         return TrainableModule<Module, train_batch_t<DataModule>>;
       else
@@ -250,7 +253,14 @@ class Trainer {
 
   // The hooks volt found on the Module, at compile time (Lightning looks them up by name at
   // run time): e.g. static_assert(std::ranges::count(Trainer<...>::detected_hooks(), "validation_step") == 1).
-  static constexpr auto detected_hooks() noexcept { return hook_inventory<Module, train_batch_t<DataModule>>::names; }
+  // Only hooks fit/validate/test/predict will call; a step whose loader the DataModule lacks,
+  // or a member template no call fits, is in unused_hooks() with the reason.
+  static constexpr auto detected_hooks() noexcept {
+    return hook_inventory<Module, train_batch_t<DataModule>, DataModule>::names;
+  }
+  static constexpr auto unused_hooks() noexcept {
+    return hook_inventory<Module, train_batch_t<DataModule>, DataModule>::unused;
+  }
   // Whether fit() contains a validation loop at all (false: none is instantiated).
   static constexpr bool validates_in_fit() noexcept {
     using ValLoader = std::conditional_t<HasValLoader<DataModule>, loader_or_void_t<DataModule, hooks::val_dataloader_t>,

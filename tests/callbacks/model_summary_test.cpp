@@ -8,6 +8,7 @@
 
 #include <volt/callbacks/model_summary.hpp>
 #include <volt/core/context.hpp>
+#include <volt/core/example_input.hpp>
 #include <volt/core/metrics.hpp>
 
 namespace {
@@ -127,4 +128,41 @@ TEST_CASE("ModelSummary prints the summary of ctx.module() at on_fit_start on ra
   std::ostringstream other_rank;
   volt::ModelSummary{{.out = &other_rank}}.on_fit_start(ctx);
   CHECK(other_rank.str().empty());
+}
+
+namespace {
+// Lightning: `self.example_input_array = torch.zeros(4, 3)`.
+struct WithExample : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(3, 2))};
+  torch::Tensor example_input_array = torch::zeros({4, 3});
+  bool forward_saw_training = true;
+  torch::Tensor forward(torch::Tensor x) {
+    forward_saw_training = is_training();
+    CHECK_FALSE(torch::GradMode::is_enabled());
+    return fc(x);
+  }
+};
+struct TwoOutputs : torch::nn::Module {
+  torch::Tensor example_input_array = torch::zeros({2, 5});
+  std::tuple<torch::Tensor, torch::Tensor> forward(torch::Tensor x) { return {x.sum(1), x.t()}; }
+};
+static_assert(volt::HasExampleInputArray<WithExample>);
+static_assert(!volt::HasExampleInputArray<Net>);
+}  // namespace
+
+TEST_CASE("example_input_array: the model's in and out sizes, as Lightning's summary writes them", "[callbacks][model_summary]") {
+  WithExample net;
+  CHECK(volt::example_input_sizes(net) == "In sizes: [4, 3]; Out sizes: [4, 2] (the model's forward on example_input_array)");
+  CHECK_FALSE(net.forward_saw_training);  // Lightning runs the example in eval mode
+  CHECK(net.is_training());               // and puts the mode back
+  TwoOutputs two;
+  CHECK(volt::example_input_sizes(two) == "In sizes: [2, 5]; Out sizes: [[2], [5, 2]] (the model's forward on example_input_array)");
+
+  volt::RunState state;
+  volt::MetricStore metrics;
+  volt::Context ctx(state, metrics, net);
+  state.example_input_sizes = [&net] { return volt::example_input_sizes(net); };  // as the Trainer's run sets it
+  std::ostringstream out;
+  volt::ModelSummary{{.out = &out}}.on_fit_start(ctx);
+  CHECK(out.str() == volt::summarize(net, 1) + "\nIn sizes: [4, 3]; Out sizes: [4, 2] (the model's forward on example_input_array)\n");
 }

@@ -201,6 +201,51 @@ TEST_CASE("FashionMNIST loads a small fake dataset", "[data][fashion_mnist]") {
   }
 }
 
+TEST_CASE("FashionMNIST's transform option: pixels in [-1, 1] for a GAN, [0, 1], or the user's own", "[data][fashion_mnist]") {
+  TempDir dir;
+  const FakeData fake(30, 10);
+  fake.write(dir.path);
+  const auto raw_of = [&](const torch::Tensor& ids) { return fake.train_images.index_select(0, ids).to(torch::kFloat32); };
+  const auto ids_in = [](const torch::Tensor& unit_images) {  // pixel (0, 0) of [0, 1] images is id / 255
+    return (unit_images.select(1, 0).select(1, 0).select(1, 0) * 255).round().to(torch::kInt64);
+  };
+
+  SECTION("to_symmetric_range: (x / 255 - 0.5) / 0.5, as ToTensor() + Normalize((0.5,), (0.5,))") {
+    FashionMNIST data{{.root = dir.path, .val_size = 5, .transform = FashionMNIST::to_symmetric_range}};
+    data.setup(Stage::fit);
+    data.setup(Stage::test);
+    REQUIRE(data.train_images().sizes() == torch::IntArrayRef({25, 1, 28, 28}));
+    CHECK(data.val_images().sizes() == torch::IntArrayRef({5, 1, 28, 28}));
+    CHECK(data.test_images().sizes() == torch::IntArrayRef({10, 1, 28, 28}));
+    const torch::Tensor ids = ids_in((data.train_images() + 1) / 2);
+    const torch::Tensor expected = (raw_of(ids) / 255.0 - 0.5) / 0.5;
+    CHECK(torch::allclose(data.train_images().squeeze(1), expected, 1e-6, 1e-6));
+    CHECK(data.train_images().min().item<float>() >= -1.0f);
+    CHECK(data.train_images().max().item<float>() <= 1.0f);
+    CHECK(data.train_images().min().item<float>() < -0.9f);  // the fake pixels span 0..255
+    CHECK(data.train_images().max().item<float>() > 0.9f);
+  }
+  SECTION("to_unit_range: x / 255, as ToTensor()") {
+    FashionMNIST data{{.root = dir.path, .val_size = 0, .transform = FashionMNIST::to_unit_range}};
+    data.setup(Stage::fit);
+    CHECK(data.val_images().sizes() == torch::IntArrayRef({0, 1, 28, 28}));
+    CHECK(torch::allclose(data.train_images().squeeze(1), raw_of(torch::arange(30)) / 255.0));
+  }
+  SECTION("a user's transform, and one that loses the images, is named with the fix") {
+    FashionMNIST flat{{.root = dir.path, .val_size = 0, .transform = [](const torch::Tensor& images) {
+                         return images.to(torch::kFloat32).flatten(1);
+                       }}};
+    flat.setup(Stage::fit);
+    CHECK(flat.train_images().sizes() == torch::IntArrayRef({30, 784}));
+    FashionMNIST bad{{.root = dir.path, .transform = [](const torch::Tensor& images) {
+                        return images.to(torch::kFloat32).mean();
+                      }}};
+    CHECK_THROWS_WITH(bad.setup(Stage::test),
+                      Contains("the transform turned 10 images [10, 28, 28] into []") &&
+                          Contains("first dimension is the 10 images"));
+  }
+}
+
 TEST_CASE("FashionMNIST loaders need setup first", "[data][fashion_mnist]") {
   FashionMNIST data{{.root = "/nonexistent"}};
   REQUIRE_THROWS_AS(data.train_dataloader(), std::logic_error);

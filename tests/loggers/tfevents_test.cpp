@@ -11,6 +11,7 @@
 #include <boost/hana/define_struct.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -133,6 +134,7 @@ struct Value {
   std::string tag;
   std::optional<float> simple_value;
   std::string plugin_name, plugin_content;
+  std::string image, histo;  // Summary.Image / HistogramProto, serialized
 };
 struct Event {
   double wall_time = 0;
@@ -154,6 +156,8 @@ Event decode_event(std::string_view data) {
         for (const auto& vf : parse_message(sv.bytes)) {
           if (vf.number == 1) v.tag = vf.bytes;
           else if (vf.number == 2 && vf.wire_type == 5) v.simple_value = as_float(vf.scalar);
+          else if (vf.number == 4 && vf.wire_type == 2) v.image = vf.bytes;
+          else if (vf.number == 5 && vf.wire_type == 2) v.histo = vf.bytes;
           else if (vf.number == 9) {
             for (const auto& md : parse_message(vf.bytes))
               if (md.number == 1)
@@ -379,4 +383,71 @@ TEST_CASE("TensorBoardLogger without default_hp_metric, and a failed run", "[log
   REQUIRE(e.values.size() == 1);
   CHECK(e.values[0].tag == "loss");
   CHECK(e.values[0].simple_value == 2.0f);
+}
+
+namespace {
+std::vector<double> packed_doubles(const std::string& bytes) {
+  REQUIRE(bytes.size() % 8 == 0);
+  std::vector<double> out;
+  for (std::size_t i = 0; i < bytes.size(); i += 8) out.push_back(as_double(read_le(std::string_view(bytes).substr(i), 8)));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("TensorBoardLogger writes images and histograms as SummaryWriter does", "[loggers][image]") {
+  LogTempDir tmp;
+  fs::path event_file;
+  {
+    TensorBoardLogger logger{{.save_dir = tmp.path}};
+    // A one-channel 2x3 image: shown as grey RGB, float scaled by 255 and truncated, as torch's add_image.
+    logger.add_image("samples", torch::tensor({0.0f, 0.5f, 1.0f, 0.25f, 0.75f, 0.999f}).reshape({1, 2, 3}), 7);
+    logger.add_histogram("weights", torch::tensor({-1.0, 0.0, 0.5, 0.5, 2.0, 3.0}).reshape({2, 3}), 8);
+    CHECK_THROWS_WITH(logger.add_histogram("bad", torch::tensor({1.0, std::nan("")}), 9), Catch::Contains("NaN"));
+    CHECK_THROWS_WITH(logger.add_image("bad", torch::zeros({5, 2, 2}), 9), Catch::Contains("C = 1, 3 or 4"));
+    event_file = logger.event_file_path();
+    logger.finalize("success");
+  }
+  const auto records = read_records(volt_test::slurp(event_file));
+  REQUIRE(records.size() == 3);  // file_version, image, histogram: the refused calls wrote nothing
+  const Event image_event = decode_event(records[1]);
+  CHECK(image_event.step == 7);
+  REQUIRE(image_event.values.size() == 1);
+  CHECK(image_event.values[0].tag == "samples");
+  const auto image = parse_message(image_event.values[0].image);
+  REQUIRE(image.size() == 4);
+  CHECK(find_field(image, 1)->scalar == 2);  // height
+  CHECK(find_field(image, 2)->scalar == 3);  // width
+  CHECK(find_field(image, 3)->scalar == 3);  // colorspace: RGB
+  const std::string& png = find_field(image, 4)->bytes;
+  CHECK(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  // The same bytes as volt's encoder gives for the HWC image SummaryWriter would build.
+  const auto hwc = torch::tensor({0, 127, 255, 63, 191, 254}, torch::kByte).reshape({2, 3, 1}).expand({2, 3, 3}).contiguous();
+  CHECK(png == volt::loggers::png::encode_hwc(hwc));
+
+  const Event histo_event = decode_event(records[2]);
+  CHECK(histo_event.step == 8);
+  REQUIRE(histo_event.values.size() == 1);
+  CHECK(histo_event.values[0].tag == "weights");
+  const auto histo = parse_message(histo_event.values[0].histo);
+  CHECK(as_double(find_field(histo, 1)->scalar) == -1.0);  // min
+  CHECK(as_double(find_field(histo, 2)->scalar) == 3.0);   // max
+  CHECK(as_double(find_field(histo, 3)->scalar) == 6.0);   // num
+  CHECK(as_double(find_field(histo, 4)->scalar) == 5.0);   // sum
+  CHECK(as_double(find_field(histo, 5)->scalar) == 14.5);  // sum_squares
+  // Expected from torch 1.13's make_histogram with SummaryWriter's default bins, run with
+  // Debian's numpy (/usr/bin/python3): 595 edges from -1.0089710279437536 to 3.1665833053880363.
+  const auto limits = packed_doubles(find_field(histo, 6)->bytes);
+  const auto counts = packed_doubles(find_field(histo, 7)->bytes);
+  REQUIRE(limits.size() == 595);
+  REQUIRE(counts.size() == 595);
+  CHECK(limits.front() == -1.0089710279437536);
+  CHECK(limits[1] == -0.917246389039776);
+  CHECK(limits[292] == 1e-12);
+  CHECK(limits[575] == 0.5177616740489182);
+  CHECK(limits[590] == 2.1628190051144287);
+  CHECK(limits.back() == 3.1665833053880363);
+  std::map<std::size_t, double> nonzero;
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] != 0) nonzero[i] = counts[i];
+  CHECK(nonzero == std::map<std::size_t, double>{{1, 1}, {292, 1}, {575, 2}, {590, 1}, {594, 1}});
 }

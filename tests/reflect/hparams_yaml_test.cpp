@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/hana/adapt_struct.hpp>
 #include <boost/hana/define_struct.hpp>
 
 #include <cstdint>
@@ -51,6 +52,31 @@ TEST_CASE("to_hparams flattens Hana structs and keeps field order", "[loggers]")
   CHECK(m.items()[0].first == "a");
   CHECK(*m.find("b") == HParamValue{std::int64_t{2}});
   CHECK(m.find("zzz") == nullptr);
+}
+
+// Lightning's GAN: `def __init__(self, latent_dim=100, lr=0.0002, b1=0.5, b2=0.999)`. In C++ the
+// defaults are default member initializers, which BOOST_HANA_DEFINE_STRUCT cannot carry;
+// BOOST_HANA_ADAPT_STRUCT (at global scope) reflects such a struct as it is.
+struct GanHParams {
+  std::int64_t latent_dim = 100;
+  double lr = 0.0002;
+  double b1 = 0.5;
+  double b2 = 0.999;
+  std::optional<std::string> note{};
+};
+BOOST_HANA_ADAPT_STRUCT(GanHParams, latent_dim, lr, b1, b2, note);
+
+TEST_CASE("hyper-parameter structs with default member initializers reflect through BOOST_HANA_ADAPT_STRUCT", "[loggers][reflect]") {
+  const GanHParams defaults;  // the defaults, as Python's keyword defaults
+  const HParamDict dict = to_hparams(defaults);
+  CHECK(hparams_yaml(dict) == "b1: 0.5\nb2: 0.999\nlatent_dim: 100\nlr: 0.0002\nnote: null\n");
+  const GanHParams custom{.latent_dim = 64, .lr = 1e-3};  // designated initializers keep the other defaults
+  const auto back = volt::reflect::from_hparams<GanHParams>(to_hparams(custom));
+  CHECK(back.latent_dim == 64);
+  CHECK(back.lr == 1e-3);
+  CHECK(back.b1 == 0.5);
+  CHECK(back.b2 == 0.999);
+  CHECK_FALSE(back.note.has_value());
 }
 
 TEST_CASE("hparams_yaml writes what yaml.dump writes", "[loggers]") {

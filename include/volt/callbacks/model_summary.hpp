@@ -13,6 +13,9 @@
 //   18.8 K    Total params
 //   0.075     Total estimated model params size (MB)
 //
+// With an `example_input_array` member on the module, a line follows with the model's in and out
+// sizes from a forward pass on it (core/example_input.hpp): "In sizes: [64, 100]; Out sizes: [64, 10] ...".
+//
 // volt::summarize(module, max_depth) returns that text, so it can be used (and tested) without
 // a Trainer. Columns are left-aligned and padded to their widest cell, as Lightning pads them.
 #include <algorithm>
@@ -161,6 +164,8 @@ class ModelSummary {
   void on_fit_start(Context& ctx) const {
     if (options_.max_depth == 0 || !ctx.is_global_zero() || !options_.out) return;
     *options_.out << volt::summarize(ctx.module(), options_.max_depth) << '\n';
+    // Lightning's In sizes / Out sizes, for a module with an example_input_array (core/example_input.hpp).
+    if (const auto& sizes = ctx.state().example_input_sizes) *options_.out << sizes() << '\n';
     options_.out->flush();
   }
 

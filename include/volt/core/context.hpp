@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -21,6 +22,7 @@
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
+#include <volt/core/logger_refs.hpp>
 #include <volt/core/metrics.hpp>
 #include <volt/core/run_facade.hpp>
 #include <volt/core/stage.hpp>
@@ -72,6 +74,9 @@ struct RunState {
   bool preempted = false;        // a SIGTERM / SIGUSR1 ended the fit at a batch boundary
   bool exception_reported = false;  // on_exception already ran for the error in flight
   RunFacade facade{};  // what hooks may ask of the running Trainer (core/run_facade.hpp)
+  LoggerRefs loggers{};  // the run's loggers, for ctx.loggers() (filled when a run starts)
+  // The module's example_input_array sizes, for ModelSummary (set when the module has one).
+  std::function<std::string()> example_input_sizes{};
   // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
   std::vector<torch::Tensor> toggled_off{};
 };
@@ -302,6 +307,9 @@ class Context {
   std::int64_t num_training_batches() const noexcept { return state_->num_training_batches; }
   const std::filesystem::path& default_root_dir() const noexcept { return state_->default_root_dir; }
   const RunState& state() const noexcept { return *state_; }
+
+  // The Trainer's loggers, by type (Lightning's self.loggers): ctx.loggers().find<TensorBoardLogger>().
+  const LoggerRefs& loggers() const noexcept { return state_->loggers; }
 
   // The module being trained, for callbacks (Lightning passes `pl_module` to every callback hook).
   torch::nn::Module& module() const noexcept { return *module_; }

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +35,13 @@ struct FashionMNISTOptions {
   int64_t eval_batch_size = 0;  // 0: same as batch_size
   int64_t val_size = 5000;      // taken from the 60000 training examples
   std::uint64_t seed = 42;      // drives the train/val split and the training shuffle
+  // How the uint8 images [N, 28, 28] become the float images the loaders hand out, applied once
+  // per split when it loads (Lightning's torchvision `transform`). Empty: FashionMNIST::normalize
+  // (standardized with the training set's mean and stddev). FashionMNIST::to_unit_range is
+  // torchvision's ToTensor() ([0, 1]); FashionMNIST::to_symmetric_range is ToTensor() then
+  // Normalize((0.5,), (0.5,)) ([-1, 1], what a GAN with a tanh generator needs). A transform
+  // must keep the N images in the first dimension.
+  std::function<torch::Tensor(const torch::Tensor&)> transform{};
 };
 
 class FashionMNIST {
@@ -126,8 +134,30 @@ class FashionMNIST {
   static torch::Tensor normalize(const torch::Tensor& images) {
     return images.to(torch::kFloat32).div_(255.0).sub_(mean).div_(stddev).unsqueeze(1);
   }
+  // uint8 images [N, 28, 28] -> float32 [N, 1, 28, 28], x / 255 (torchvision's ToTensor()).
+  static torch::Tensor to_unit_range(const torch::Tensor& images) {
+    return images.to(torch::kFloat32).div_(255.0).unsqueeze(1);
+  }
+  // uint8 images [N, 28, 28] -> float32 [N, 1, 28, 28], (x / 255 - 0.5) / 0.5, in [-1, 1].
+  static torch::Tensor to_symmetric_range(const torch::Tensor& images) {
+    return images.to(torch::kFloat32).div_(255.0).sub_(0.5).div_(0.5).unsqueeze(1);
+  }
 
  private:
+  // The options' transform (normalize when none), checked to keep one row per image.
+  torch::Tensor transformed(const torch::Tensor& images) const {
+    if (!options_.transform) return normalize(images);
+    torch::Tensor out = options_.transform(images);
+    if (!out.defined() || out.dim() < 1 || out.size(0) != images.size(0))
+      throw std::invalid_argument(fmt::format(
+          "volt::data::FashionMNIST: the transform turned {} images [{}] into {}; it must return a tensor whose first "
+          "dimension is the {} images (e.g. [N, 1, 28, 28]), as FashionMNIST::normalize does.",
+          images.size(0), fmt::join(images.sizes(), ", "),
+          out.defined() ? fmt::format("[{}]", fmt::join(out.sizes(), ", ")) : std::string("an undefined tensor"),
+          images.size(0)));
+    return out;
+  }
+
   bool default_root_used() const {
     // Compare normalized, so "/usr/share/datasets/fashion-mnist/" counts as the default too.
     std::filesystem::path root = options_.root.lexically_normal();
@@ -241,9 +271,9 @@ class FashionMNIST {
     torch::NoGradGuard no_grad;
     torch::Tensor train_images, train_labels, val_images, val_labels;
     if (val == 0) {
-      train_images = normalize(images);
+      train_images = transformed(images);
       train_labels = labels.to(torch::kInt64);
-      val_images = torch::empty({0, 1, image_size, image_size}, torch::kFloat32);
+      val_images = transformed(images.narrow(0, 0, 0));
       val_labels = torch::empty({0}, torch::kInt64);
     } else {
       // A fixed permutation drawn from the seed (on a private generator, so the split does
@@ -253,9 +283,9 @@ class FashionMNIST {
       const torch::Tensor perm = at::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
       const torch::Tensor train_idx = perm.narrow(0, 0, n - val);
       const torch::Tensor val_idx = perm.narrow(0, n - val, val);
-      train_images = normalize(images.index_select(0, train_idx));
+      train_images = transformed(images.index_select(0, train_idx));
       train_labels = labels.index_select(0, train_idx).to(torch::kInt64);
-      val_images = normalize(images.index_select(0, val_idx));
+      val_images = transformed(images.index_select(0, val_idx));
       val_labels = labels.index_select(0, val_idx).to(torch::kInt64);
     }
     val_images_ = std::move(val_images);
@@ -268,7 +298,7 @@ class FashionMNIST {
     if (test_images_.defined()) return;
     auto [images, labels] = read_pair(file_names[2], file_names[3]);
     torch::NoGradGuard no_grad;
-    torch::Tensor test_images = normalize(images);
+    torch::Tensor test_images = transformed(images);
     test_labels_ = labels.to(torch::kInt64);
     test_images_ = std::move(test_images);  // last: it is what marks the split as loaded
   }

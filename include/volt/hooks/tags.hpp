@@ -33,6 +33,8 @@ namespace volt::hooks {
     }                                                                                              \
     template <class T>                                                                             \
     static constexpr bool declared = ::volt::access::template NAME##_declared<T>;                  \
+    template <class T>                                                                             \
+    static constexpr bool named = ::volt::hooks::named::NAME<T>;                                   \
     template <class T, class... A>                                                                 \
     static constexpr void signature_mismatch() {                                                   \
       static_assert(::volt::diagnostic::hook_signature_does_not_match<T, NAME##_t, A...>::value,   \

@@ -256,6 +256,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       run.state.validated_batches = point.validated_batches;
       resumed = true;
     }
+    if (run.state.global_rank == 0) warn_loaders_without_steps<Module, Data>(std::cerr, opt.overfitting());
     if (opt.model_summary_on() && run.state.global_rank == 0)
       print_fit_summary<Module, batch_type_t<TrainLoader>>(run, optimization);
     run.emit(hooks::on_fit_start);

@@ -13,10 +13,12 @@
 
 #include <volt/core/callback_list.hpp>
 #include <volt/core/context.hpp>
+#include <volt/core/example_input.hpp>
 #include <volt/core/metrics.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/data/transfer.hpp>
 #include <volt/hooks/call.hpp>
+#include <volt/loggers/logger.hpp>
 #include <volt/loops/profiling.hpp>
 #include <volt/loops/hook_family_of.hpp>
 
@@ -38,7 +40,14 @@ struct Run {
   Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks&...> cbs, const TrainerOptions& o,
       RunState& st, MetricStore& me)
       : module(m), data(d), strategy(s), precision(p), callbacks(cbs), options(o), state(st), metrics(me),
-        ctx(st, me, m) {}
+        ctx(st, me, m) {
+    state.loggers.clear();  // ctx.loggers(): this run's loggers, the Trainer's and configure_callbacks'
+    hooks::for_each_callback(callbacks, [this](auto& cb) {
+      if constexpr (Logger<std::remove_cvref_t<decltype(cb)>>) state.loggers.add(cb);
+    });
+    state.example_input_sizes = nullptr;
+    if constexpr (HasExampleInputArray<Module>) state.example_input_sizes = [&m] { return example_input_sizes(m); };
+  }
 
   // Records which hook runs (for messages) and sets its logging context (loops/hook_family_of.hpp),
   // restoring the outer ones when it returns: the one place the logging context is set.

@@ -621,7 +621,13 @@ auto normalize(T result) {
     return Optimization<Storage>(std::move(entries));
   };
 
-  if constexpr (TorchOptimizer<T>) {
+  if constexpr (std::is_pointer_v<T> && TorchOptimizer<T>) {
+    // Python's `return Adam(...)` is not C++'s `return new Adam(...)`: volt does not guess who owns it.
+    static_assert(unsupported_configure_optimizers_result<T>::value,
+                  "volt: configure_optimizers returned a raw pointer to an optimizer (`new ...`), which volt will not "
+                  "own or free. Return the optimizer by value (`return torch::optim::Adam(parameters(), ...);`) or "
+                  "owned (`return std::make_unique<torch::optim::Adam>(parameters(), ...);`).");
+  } else if constexpr (TorchOptimizer<T>) {
     return finish(std::tuple<OptimizerEntry<T>>{OptimizerEntry<T>{std::move(result)}});
   } else if constexpr (impl::is_optimizer_config_v<T>) {
     if constexpr (impl::config_entry<T>::ok) return finish(std::tuple{impl::entry_from(std::move(result))});

@@ -2,7 +2,8 @@
 // Hyperparameters as loggers, checkpoints and the CLI see them (reflect/: shared by all three,
 // so none reaches into another): an insertion-ordered dict of name -> None / bool / int /
 // float / str, the value types Lightning's loggers write. `to_hparams` builds one from a
-// std::map (or any map-like type) or from a struct reflected with BOOST_HANA_DEFINE_STRUCT, so a
+// std::map (or any map-like type) or from a struct reflected with BOOST_HANA_DEFINE_STRUCT (or
+// BOOST_HANA_ADAPT_STRUCT, which keeps default member initializers: `double lr = 1e-3;`), so a
 // module's `HParams` struct is logged without naming its fields twice.
 //
 // Field values: bool, integers (-> int64), floating point (-> double), enums (-> their integer),
@@ -151,7 +152,8 @@ HParamDict to_hparams(const HParams& params) {
   } else {
     static_assert(detail::unsupported_hparam_type<P>::value,
                   "volt: log_hyperparams takes a std::map<std::string, V> (V: string, number, bool, ...) or a "
-                  "struct reflected with BOOST_HANA_DEFINE_STRUCT.");
+                  "struct reflected with BOOST_HANA_DEFINE_STRUCT (or, for a struct with default member initializers, "
+                  "BOOST_HANA_ADAPT_STRUCT(Type, field...) at global scope).");
     return {};
   }
 }
