@@ -434,6 +434,7 @@ class Trainer {
                                         stage == Stage::validate ? "validate" : "test"));
     loops::setup_stage(run, stage);
     auto loader = run.call_data(loader_hook);
+    run.strategy.process_dataloader(detail::deref(loader));  // DDP: this rank's share
     auto produced = loops::evaluation_loop<Kind>(run, loader, limit.resolve(loops::loader_size(loader), flag));
     loops::finalize_loggers(run, "success");
     loops::teardown_stage(run, stage);

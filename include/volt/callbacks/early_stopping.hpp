@@ -143,7 +143,10 @@ class EarlyStopping {
       if (options_.verbose) print(ctx, "warning: " + message);
       return;
     }
-    const auto [should_stop, message] = evaluate(*current);
+    auto [should_stop, message] = evaluate(*current);
+    // One decision for every rank (Lightning's reduce_boolean_decision(all=False)): any rank
+    // that would stop stops them all, so no rank waits in a collective the others left.
+    if (ctx.world_size() > 1) should_stop = ctx.reduce(torch::tensor(should_stop ? 1.0 : 0.0), ReduceOp::max).item<double>() > 0.0;
     last_message_ = message;
     if (should_stop) {
       ctx.request_stop("`Trainer.fit` stopped by EarlyStopping: " + message);

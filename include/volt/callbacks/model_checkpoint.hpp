@@ -312,6 +312,15 @@ class ModelCheckpoint {
               : fallback;
       out.insert_or_assign(key, v);
     };
+    // Rank 0's values on every rank: the same top-k decisions and best_model_path everywhere,
+    // whatever each rank logged without sync_dist (Lightning broadcasts the file path).
+    if (ctx.world_size() > 1 && !out.empty()) {
+      std::vector<double> values;
+      for (const auto& [name, value] : out) values.push_back(std::get<double>(value));
+      const auto shared = ctx.broadcast(torch::tensor(values, torch::kFloat64), 0);
+      std::size_t k = 0;
+      for (auto& [name, value] : out) value = shared[static_cast<std::int64_t>(k++)].item<double>();
+    }
     as_int("epoch", ctx.current_epoch());
     as_int("step", ctx.global_step());
     return out;
@@ -362,7 +371,7 @@ class ModelCheckpoint {
   }
 
   void save_none_monitor_checkpoint(Context& ctx, const FilenameValues& candidates) {
-    const std::string filepath = interpolated_filepath(candidates, best_model_path_);
+    const std::string filepath = shared_path(ctx, interpolated_filepath(candidates, best_model_path_));
     const std::string previous = std::exchange(best_model_path_, filepath);
     save(ctx, filepath);
     if (options_.save_top_k == 1 && !previous.empty() && should_remove(previous, filepath)) remove(ctx, previous);
@@ -378,7 +387,7 @@ class ModelCheckpoint {
     }
     if (std::isnan(current)) current = worst_score(options_.mode);  // a NaN is never kept as best
 
-    const std::string filepath = interpolated_filepath(candidates, del_filepath.value_or(""));
+    const std::string filepath = shared_path(ctx, interpolated_filepath(candidates, del_filepath.value_or("")));
     current_score_ = current;
     if (auto it = find_model(filepath); it != best_k_models_.end()) it->second = current;
     else best_k_models_.emplace_back(filepath, current);
@@ -414,9 +423,21 @@ class ModelCheckpoint {
       while (std::filesystem::exists(filepath) && filepath != last_model_path_)
         filepath = format_checkpoint_name(candidates, checkpoint_name_last, ver++);
     }
+    filepath = shared_path(ctx, std::move(filepath));
     const std::string previous = std::exchange(last_model_path_, filepath);
     save(ctx, filepath);
     if (!previous.empty() && should_remove(previous, filepath)) remove(ctx, previous);
+  }
+
+  // Rank 0's path on every rank (Lightning broadcasts it): the "-v<n>" check looks at files rank
+  // 0 may have just written, so only its answer counts.
+  static std::string shared_path(const Context& ctx, std::string path) {
+    if (ctx.world_size() <= 1) return path;
+    const auto size = ctx.broadcast(torch::tensor(static_cast<std::int64_t>(path.size())), 0).item<std::int64_t>();
+    auto bytes = torch::zeros({size}, torch::kUInt8);
+    if (ctx.is_global_zero()) std::copy(path.begin(), path.end(), bytes.data_ptr<std::uint8_t>());
+    bytes = ctx.broadcast(bytes, 0).contiguous();
+    return {reinterpret_cast<const char*>(bytes.data_ptr<std::uint8_t>()), static_cast<std::size_t>(size)};
   }
 
   // The formatted name, with "-v<n>" added while that file exists (unless it is the one about

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>
+#include <volt/core/step_seam.hpp>
 
 namespace volt {
 
@@ -26,6 +27,9 @@ struct LogOptions {
   bool logger = true;
   Reduce reduce_fx = Reduce::mean;
   std::optional<std::int64_t> batch_size{};  // weight of this value in the epoch mean
+  // Across processes (DDP): an on-step value is reduced with reduce_fx at once; an on-epoch mean
+  // is the batch-size-weighted mean over every rank's values (sum, min, max: over all ranks).
+  bool sync_dist = false;
 };
 
 class MetricStore {
@@ -45,6 +49,8 @@ class MetricStore {
     // and a value outside autograd has no graph to cut (both still share storage with `value`).
     auto v = value.requires_grad() ? value.detach() : value;
     if (v.dim() != 0) v = v.reshape({});
+    const auto local = v;
+    if (on_step && opts.sync_dist && sync_) v = sync_(v, reduce_op(opts.reduce_fx));
     // Keys are looked up as string_views (transparent maps), so a name logged before costs no
     // std::string; "name_step" is spelled in a buffer kept across calls.
     if (on_step) {
@@ -60,7 +66,7 @@ class MetricStore {
     if (on_epoch) {
       auto& acc = slot(epoch_, name);
       const auto w = opts.batch_size.value_or(inferred_batch_size);
-      acc.add(v, opts.reduce_fx, w);
+      acc.add(local, opts.reduce_fx, w);
       acc.family = family;
       acc.opts = opts;
       acc.both = on_step;
@@ -114,7 +120,7 @@ class MetricStore {
         ++it;
         continue;
       }
-      auto v = it->second.value();
+      auto v = it->second.opts.sync_dist && sync_ ? it->second.synced_value(sync_) : it->second.value();
       const std::string key = it->second.both ? it->first + "_epoch" : it->first;
       callback_[key] = v;
       produced.emplace(key, v.item<double>());
@@ -151,7 +157,8 @@ class MetricStore {
                 {"family", static_cast<int>(a.family)},
                 {"prog_bar", a.opts.prog_bar},
                 {"logger", a.opts.logger},
-                {"both", a.both}};
+                {"both", a.both},
+                {"sync_dist", a.opts.sync_dist}};
     }
     return j;
   }
@@ -172,16 +179,24 @@ class MetricStore {
       acc.opts.logger = a.at("logger").get<bool>();
       acc.opts.reduce_fx = acc.reduce;
       acc.both = a.at("both").get<bool>();
+      acc.opts.sync_dist = a.value("sync_dist", false);
       m.epoch_.emplace(k, std::move(acc));
     }
+    m.sync_ = std::move(sync_);
     *this = std::move(m);
   }
+
+  // The strategy's reduce, for sync_dist (set by the loops when a run has several processes).
+  using SyncFn = std::function<torch::Tensor(const torch::Tensor&, ReduceOp)>;
+  void set_sync_dist(SyncFn reduce) { sync_ = std::move(reduce); }
 
   // Forgets everything (used after the sanity check: Lightning discards what it logged, and
   // resets the metric objects logged).
   void reset() {
     for (auto& [name, entry] : metric_objects_) entry.compute_and_reset(false);
+    auto sync = std::move(sync_);
     *this = MetricStore{};
+    sync_ = std::move(sync);
   }
 
   // The latest value of every metric, for callbacks and schedulers (reads sync the device).
@@ -234,7 +249,21 @@ class MetricStore {
       weight += static_cast<double>(w);
     }
     torch::Tensor value() const { return reduce == Reduce::mean ? total / weight : total; }
+    // Over every rank: the weighted sum and the weight are summed, then divided (Lightning).
+    torch::Tensor synced_value(const SyncFn& sync) const {
+      if (reduce != Reduce::mean) return sync(total, reduce_op(reduce));
+      const auto both = sync(torch::stack({total.reshape({}), torch::tensor(weight, torch::kFloat64)}), ReduceOp::sum);
+      return both[0] / both[1];
+    }
   };
+  static ReduceOp reduce_op(Reduce r) noexcept {
+    switch (r) {
+      case Reduce::sum: return ReduceOp::sum;
+      case Reduce::min: return ReduceOp::min;
+      case Reduce::max: return ReduceOp::max;
+      default: return ReduceOp::mean;
+    }
+  }
 
   std::map<std::string, double> take(TensorMap& pending) {
     auto out = to_doubles(pending);
@@ -278,6 +307,7 @@ class MetricStore {
   std::map<std::string, double> logged_;
   std::map<std::string, Accumulator, std::less<>> epoch_;
   std::string step_key_;
+  SyncFn sync_{};
 };
 
 }  // namespace volt

@@ -258,6 +258,15 @@ class DataLoader {
     options_.shuffle = shuffle;
   }
 
+  // This rank's share of every epoch (volt::DDP calls it; default sampler only).
+  void set_distributed(std::int64_t num_replicas, std::int64_t rank)
+    requires std::is_same_v<S, DefaultSampler>
+  {
+    DistributedSampler{num_replicas, rank}.validate();
+    sampler_.num_replicas = num_replicas;
+    sampler_.rank = rank;
+  }
+
   const D& dataset() const noexcept { return dataset_; }
   const S& sampler() const noexcept { return sampler_; }
   const DataLoaderOptions& options() const noexcept { return options_; }

@@ -13,6 +13,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/types.h>
 
+#include <volt/data/distributed_sampler.hpp>
 #include <volt/data/tensor_loader.hpp>
 
 namespace volt::data {
@@ -44,14 +45,19 @@ struct RandomSampler {
 };
 
 // What DataLoaderOptions::shuffle picks (PyTorch's DataLoader does the same): sequential or
-// random, switchable, as overfit_batches needs.
+// random, switchable, as overfit_batches needs; with num_replicas > 1 (set by volt::DDP), the
+// DistributedSampler with the same shuffle and seed (Lightning's use_distributed_sampler).
 struct DefaultSampler {
   bool shuffle = false;
   std::uint64_t seed = 0;
+  std::int64_t num_replicas = 1;
+  std::int64_t rank = 0;
+  DistributedSampler distributed() const { return {num_replicas, rank, shuffle, seed, false}; }
   std::vector<std::int64_t> indices(std::int64_t n, std::int64_t epoch) const {
+    if (num_replicas > 1) return distributed().indices(n, epoch);
     return shuffle ? RandomSampler{seed}.indices(n, epoch) : SequentialSampler{}.indices(n, epoch);
   }
-  std::int64_t num_samples(std::int64_t n) const noexcept { return n; }
+  std::int64_t num_samples(std::int64_t n) const { return num_replicas > 1 ? distributed().num_samples(n) : n; }
 };
 
 }  // namespace volt::data

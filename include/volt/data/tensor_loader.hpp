@@ -15,6 +15,7 @@
 // the same (seed, epoch) yields the same order in every process (as DDP ranks and exact
 // resume need), whatever was drawn or iterated before.
 #include <volt/core/seed.hpp>
+#include <volt/data/distributed_sampler.hpp>
 #include <volt/data/example.hpp>
 #include <volt/data/transfer.hpp>
 
@@ -145,6 +146,7 @@ class TensorBatchLoader {
     for_each_tensor(layout_, [&](torch::Tensor& t) { fields_.push_back(t); });
     validate();
     n_ = fields_.front().size(0);
+    rows_ = n_;
     num_batches_ = options_.drop_last ? n_ / options_.batch_size : (n_ + options_.batch_size - 1) / options_.batch_size;
     epoch_fields_ = fields_;
     if (options_.shuffle) permute(0);
@@ -167,12 +169,27 @@ class TensorBatchLoader {
   // The seed in use (options().seed, or volt::global_seed() when that was unset).
   std::uint64_t seed() const noexcept { return seed_; }
 
+  // This rank's share of every epoch, as torch's DistributedSampler picks it (volt::DDP calls
+  // it: Lightning's use_distributed_sampler); the shuffle order is then that sampler's.
+  void set_distributed(int64_t num_replicas, int64_t rank) {
+    const DistributedSampler sampler{num_replicas, rank, options_.shuffle, seed_, false};
+    sampler.validate();
+    replicas_ = num_replicas;
+    rank_ = rank;
+    rows_ = replicas_ > 1 ? sampler.num_samples(n_) : n_;
+    num_batches_ = options_.drop_last ? rows_ / options_.batch_size : (rows_ + options_.batch_size - 1) / options_.batch_size;
+    permuted_epoch_ = -1;
+    epoch_fields_ = fields_;
+    if (options_.shuffle || replicas_ > 1) permute(epoch_);
+  }
+  int64_t num_replicas() const noexcept { return replicas_; }
+
   // Turns shuffling off or on for the next iteration (overfit_batches needs a fixed order).
   void set_shuffle(bool shuffle) {
     if (shuffle == options_.shuffle) return;
     options_.shuffle = shuffle;
     permuted_epoch_ = -1;
-    if (shuffle) permute(epoch_);
+    if (shuffle || replicas_ > 1) permute(epoch_);
     else epoch_fields_ = fields_;
   }
 
@@ -184,7 +201,7 @@ class TensorBatchLoader {
     if (epoch < 0)
       throw std::invalid_argument(
           fmt::format("{}::set_epoch: epoch = {} is invalid; allowed: epoch >= 0", type_name, epoch));
-    if (options_.shuffle && epoch != permuted_epoch_) permute(epoch);
+    if ((options_.shuffle || replicas_ > 1) && epoch != permuted_epoch_) permute(epoch);
     epoch_ = epoch;
   }
 
@@ -225,7 +242,7 @@ class TensorBatchLoader {
  private:
   Batch batch_unchecked(int64_t index) const {
     const int64_t start = index * options_.batch_size;
-    const int64_t stop = std::min(start + options_.batch_size, n_);
+    const int64_t stop = std::min(start + options_.batch_size, rows_);
     // slice(0, start, stop) is narrow(0, start, stop - start) minus narrow's own dispatch.
     if constexpr (two_tensors) {
       return Example{epoch_fields_[0].slice(0, start, stop), epoch_fields_[1].slice(0, start, stop)};
@@ -273,7 +290,10 @@ class TensorBatchLoader {
   // One gather of the whole dataset per epoch and tensor, so that every batch is a slice.
   void permute(int64_t epoch) {
     torch::NoGradGuard no_grad;  // a loader never records autograd history
-    const torch::Tensor perm = epoch_permutation(seed_, epoch, n_);
+    const torch::Tensor perm =
+        replicas_ > 1
+            ? torch::tensor(DistributedSampler{replicas_, rank_, options_.shuffle, seed_, false}.indices(n_, epoch), torch::kLong)
+            : epoch_permutation(seed_, epoch, n_);
     permuted_epoch_ = -1;  // until every gather is done (see gather_rows: it may write in place)
     try {
       for (std::size_t k = 0; k < fields_.size(); ++k) gather_rows(epoch_fields_[k], fields_[k], perm);
@@ -291,6 +311,9 @@ class TensorBatchLoader {
   TensorLoaderOptions options_;
   std::uint64_t seed_ = 0;
   int64_t n_ = 0;
+  int64_t rows_ = 0;      // rows of an epoch: n_, or this rank's share under set_distributed
+  int64_t replicas_ = 1;  // set_distributed's
+  int64_t rank_ = 0;
   int64_t num_batches_ = 0;
   int64_t epoch_ = 0;
   int64_t permuted_epoch_ = -1;  // the epoch epoch_fields_ were permuted for (-1: none)

@@ -83,6 +83,8 @@ auto optimize(Run& run, Optimizer& optimizer, TrainingStep&& training_step, std:
       run.emit(hooks::on_before_zero_grad, optimizer);
       if constexpr (hooks::has<hooks::optimizer_zero_grad_t, Module, std::int64_t, std::int64_t, Optimizer&>)
         run.call(hooks::optimizer_zero_grad, run.state.current_epoch, batch_idx, optimizer);
+      else if constexpr (requires { run.strategy.zero_grad(optimizer); })
+        run.strategy.zero_grad(optimizer);  // DDP: gradients may be bucket views
       else
         optimizer.zero_grad();
     }

@@ -145,7 +145,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
   }
   for_each_batch(train_loader, n_batches, [&](auto&& raw_batch, std::int64_t batch_idx, bool is_last) {
     if (batch_idx < skip) return true;  // a resumed fit: these ran before the checkpoint
-    if (preemption_signal().load() != 0) {  // arrived before this batch (e.g. during set-up)
+    // Arrived before this batch (e.g. during set-up). Several processes decide together, which
+    // costs a collective: only before the first batch, the end-of-batch check covers the rest.
+    if ((run.state.world_size <= 1 || batch_idx == skip) && preemption_requested(run)) {
       run.state.preempted = true;
       return false;
     }
@@ -181,7 +183,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     }
     if constexpr (!ManualOptimization<Module>)
       step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
-    if (preemption_signal().load() != 0) {
+    if (preemption_requested(run)) {
       run.state.preempted = true;
       return false;
     }
@@ -259,6 +261,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     auto load_train = [&] {
       if (train_loader) return;
       train_loader.emplace(run.call_data(hooks::train_dataloader));
+      run.strategy.process_dataloader(detail::deref(*train_loader));  // DDP: this rank's share
       if (overfit) {
         if constexpr (requires { detail::deref(*train_loader).set_shuffle(false); })
           detail::deref(*train_loader).set_shuffle(false);
@@ -275,6 +278,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
         val_batches = opt.limit_val_batches.resolve(loader_size(*train_loader), "overfit_batches");
       } else if constexpr (val_loader_validates) {
         val_loader.emplace(run.call_data(hooks::val_dataloader));
+        run.strategy.process_dataloader(detail::deref(*val_loader));
         val_batches = opt.limit_val_batches.resolve(loader_size(*val_loader), "limit_val_batches");
       }
     };
@@ -343,8 +347,11 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     }
     if (run.state.preempted) {
       FitResult result{FitStatus::preempted, std::filesystem::path(opt.default_root_dir) / "preempted.ckpt"};
-      std::filesystem::create_directories(opt.default_root_dir);
-      checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
+      if (run.state.global_rank == 0) {  // one file, written once (DDP: the others wait)
+        std::filesystem::create_directories(opt.default_root_dir);
+        checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
+      }
+      run.strategy.barrier();
       finalize_loggers(run, "interrupted");
       teardown_stage(run, Stage::fit);
       return result;

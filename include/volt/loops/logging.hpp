@@ -17,8 +17,11 @@
 
 namespace volt::loops {
 
+// Global rank 0 alone writes logs (Lightning's rank_zero_only loggers); the other ranks' loggers
+// are never called, so they create no folders.
 template <class Run, class F>
 void for_each_logger(Run& run, F&& f) {
+  if (run.state.global_rank != 0) return;
   hooks::for_each_callback(run.callbacks, [&](auto& cb) {
     if constexpr (Logger<std::remove_cvref_t<decltype(cb)>>) f(cb);
   });

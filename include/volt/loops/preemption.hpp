@@ -13,6 +13,15 @@ inline std::atomic<int>& preemption_signal() noexcept {
   return signal;
 }
 
+// Whether to stop for preemption now: under several processes, one decision for all of them
+// (any rank signalled), so every rank stops at the same batch and the checkpoint is consistent.
+template <class Run>
+bool preemption_requested(Run& run) {
+  const bool local = preemption_signal().load() != 0;
+  if (run.state.world_size <= 1) return local;
+  return run.strategy.reduce_boolean_decision(local, /*all=*/false);
+}
+
 extern "C" inline void volt_preemption_handler(int signal) { preemption_signal().store(signal); }
 
 class PreemptionGuard {

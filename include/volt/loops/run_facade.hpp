@@ -26,6 +26,13 @@ void install_collectives(Run& run) {
     return torch::Tensor(run.strategy.broadcast(t, src));
   };
   facade.barrier = [&run] { run.strategy.barrier(); };
+  // sync_dist: over the Trainer's strategy, which outlives the MetricStore's use of it.
+  if (run.strategy.world_size() > 1)
+    run.metrics.set_sync_dist([strategy = &run.strategy](const torch::Tensor& t, ReduceOp op) {
+      return torch::Tensor(strategy->reduce(t, op));
+    });
+  else
+    run.metrics.set_sync_dist({});
 }
 
 template <class Run, class Optimization>
@@ -47,7 +54,9 @@ void install_fit_operations(Run& run, Optimization& optimization) {
     });
   };
   facade.save_checkpoint = [&run, &optimization](const std::filesystem::path& path, bool weights_only) {
-    checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);
+    // One file, written by global rank 0; every rank leaves once it exists (Lightning's barrier).
+    if (run.state.global_rank == 0) checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);
+    run.strategy.barrier();
   };
   facade.lr_scheduler_step = [&optimization](std::size_t index) { optimization.step_lr_scheduler(index); };
 }

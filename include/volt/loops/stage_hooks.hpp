@@ -30,8 +30,10 @@ void setup_stage(Run& run, Stage stage) {
   run.state.options = &run.options;
   install_collectives(run);
   if (run.options.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
-  run.call_data(hooks::prepare_data);
-  run.call(hooks::prepare_data);  // Lightning calls the LightningModule's too
+  if (run.state.local_rank == 0) {  // once per machine, the other ranks wait (Lightning)
+    run.call_data(hooks::prepare_data);
+    run.call(hooks::prepare_data);  // Lightning calls the LightningModule's too
+  }
   run.strategy.barrier();
   run.call_data(hooks::setup, stage);
   run.emit(hooks::setup, stage);

@@ -1,0 +1,502 @@
+// volt::DDP on Gloo, several processes on 127.0.0.1. The test binary is its own worker: a test
+// case starts the local launcher (strategy/launcher.hpp) on this very executable with the hidden
+// tag [ddp_worker] and VOLT_DDP_TEST_* variables; each rank then runs a real Trainer.fit and
+// writes what it saw into a temporary folder, which the parent compares:
+//   - weights after every epoch bitwise equal across ranks, and (2 ranks) bitwise equal to an
+//     emulated reference (each rank's gradient times 1/world, summed in rank order, as the
+//     Reducer does; 3 ranks: within 1e-6, see check_fit); against one process on the combined
+//     batch equal within 1e-6 relative; with 2 and 3 ranks, with and without
+//     accumulate_grad_batches = 2 (no_sync);
+//   - the collectives (reduce, all_gather, broadcast, reduce_boolean_decision, barrier);
+//   - a rank killed mid-epoch: the launcher names it, and the other rank fails by itself (its
+//     error, naming its rank, is written before the launcher's grace period would kill it).
+// Every launch is bounded: a rank that hangs is killed by the launcher after its grace period.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <volt/data/distributed_sampler.hpp>
+#include <volt/data/tensor_loader.hpp>
+#include <volt/strategy/cluster_environment.hpp>
+#include <volt/strategy/ddp.hpp>
+#include <volt/strategy/launcher.hpp>
+#include <volt/volt.hpp>
+
+namespace {
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kSamples = 48;
+constexpr std::int64_t kBatch = 4;
+constexpr std::uint64_t kDataSeed = 5;
+constexpr int kEpochs = 2;
+constexpr double kLr = 0.1;
+
+struct Net : torch::nn::Module {
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Net() {
+    torch::manual_seed(7);
+    fc1 = register_module("fc1", torch::nn::Linear(4, 8));
+    fc2 = register_module("fc2", torch::nn::Linear(8, 1));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::tanh(fc1(x))); }
+  torch::Tensor flat() {
+    std::vector<torch::Tensor> ps;
+    for (auto& p : parameters()) ps.push_back(p.detach().flatten());
+    return torch::cat(ps).clone();
+  }
+};
+
+torch::Tensor data_x() {
+  torch::manual_seed(123);
+  return torch::randn({kSamples, 4});
+}
+torch::Tensor data_y() { return data_x().sum(1, true).sin(); }
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+struct WorkerModule : Net {
+  fs::path out;
+  torch::nn::Linear unused{nullptr};  // VOLT_DDP_TEST_UNUSED: a layer the loss never reaches
+  std::int64_t kill_rank_at_step = -1;     // this rank kills itself (SIGKILL) at this global step
+  std::int64_t preempt_rank_at_step = -1;  // this rank gets SIGTERM (preemption) at this global step
+  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t batch_idx, volt::Context& ctx) {
+    if (ctx.global_step() == kill_rank_at_step) ::raise(SIGKILL);
+    if (ctx.global_step() == preempt_rank_at_step) ::raise(SIGTERM);
+    // A per-rank value with a per-rank weight: its sync_dist epoch mean is checked by the parent.
+    const auto r = ctx.global_rank();
+    ctx.log("spread", static_cast<double>(10 * r + batch_idx),
+            {.on_step = false, .on_epoch = true, .batch_size = r + 1, .sync_dist = true});
+    ctx.log("local_loss", static_cast<double>(r), {.on_step = false, .on_epoch = true});
+    return torch::mse_loss(forward(batch.data), batch.target);
+  }
+  void on_train_epoch_end(volt::Context& ctx) {
+    torch::save(flat(), (out / fmt::format("rank{}_epoch{}.pt", ctx.global_rank(), ctx.current_epoch())).string());
+  }
+  void on_train_end(volt::Context& ctx) {
+    std::ofstream(out / fmt::format("rank{}_spread.txt", ctx.global_rank()))
+        << fmt::format("{:.12g}", ctx.callback_metrics().at("spread"));
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(kLr)); }
+};
+
+struct WorkerData {
+  // Lightning's prepare_data runs once per machine: local rank 0 leaves a mark.
+  void prepare_data() const {
+    std::ofstream(fs::path(env("VOLT_DDP_TEST_OUT").value()) / fmt::format("prepared_by_rank{}", env("RANK").value()));
+  }
+  volt::data::TensorLoader train_dataloader() const {
+    return {data_x(), data_y(), {.batch_size = kBatch, .shuffle = true, .seed = kDataSeed}};
+  }
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void worker_fit(const fs::path& out, const volt::DDP& ddp) {
+  WorkerModule module;
+  module.out = out;
+  const auto rank = ddp.global_rank();
+  if (auto kill = env("VOLT_DDP_TEST_KILL_RANK"); kill && std::stoll(*kill) == rank) module.kill_rank_at_step = 2;
+  if (auto p = env("VOLT_DDP_TEST_PREEMPT_RANK"); p && std::stoll(*p) == rank) module.preempt_rank_at_step = 3;
+  if (env("VOLT_DDP_TEST_UNUSED")) module.unused = module.register_module("unused", torch::nn::Linear(3, 3));
+  WorkerData data;
+  const bool files = env("VOLT_DDP_TEST_FILES").has_value();  // logs and checkpoints on
+  volt::Trainer<WorkerModule, WorkerData, volt::DDP, volt::precision::FP32, volt::ModelCheckpoint> trainer(
+      {.logger = files, .max_epochs = kEpochs, .enable_progress_bar = false,
+       .enable_model_summary = false,
+       .accumulate_grad_batches = std::stoll(env("VOLT_DDP_TEST_ACCUMULATE").value_or("1")),
+       .default_root_dir = out.string()},
+      ddp, volt::precision::FP32{},
+      volt::ModelCheckpoint({.dirpath = (out / "checkpoints").string(), .monitor = "local_loss", .save_top_k = 1,
+                             .mode = volt::Mode::min}));
+  volt::FitOptions fit_options;
+  if (auto resume = env("VOLT_DDP_TEST_RESUME")) fit_options.ckpt_path = *resume;
+  const auto result = trainer.fit(module, data, fit_options);
+  std::ofstream(out / fmt::format("rank{}_result.txt", rank))
+      << fmt::format("{} {} {}", result.status == volt::FitStatus::preempted ? "preempted" : "finished",
+                     trainer.global_step(),
+                     std::get<volt::ModelCheckpoint>(trainer.callbacks()).best_model_path());
+}
+
+void worker_collectives(const fs::path& out, const volt::DDP& ddp) {
+  const auto r = static_cast<double>(ddp.global_rank());
+  const auto w = ddp.world_size();
+  std::string report;
+  const auto mean = ddp.reduce(torch::tensor({r, 2 * r}), volt::ReduceOp::mean);
+  const auto sum = ddp.reduce(torch::tensor(r + 1), volt::ReduceOp::sum);
+  const auto max = ddp.reduce(torch::tensor(r), volt::ReduceOp::max);
+  const auto bf16 = ddp.reduce(torch::tensor(r + 1).to(torch::kBFloat16), volt::ReduceOp::sum);
+  const auto gathered = ddp.all_gather(torch::tensor({r, r}));
+  const auto from_last = ddp.broadcast(torch::tensor(r * 10), w - 1);
+  const bool all_true = ddp.reduce_boolean_decision(true, true);
+  const bool all_rank0 = ddp.reduce_boolean_decision(r == 0, true);
+  const bool any_rank0 = ddp.reduce_boolean_decision(r == 0, false);
+  ddp.barrier();
+  report = fmt::format("{} {} {} {} {} {} {} {} {} {} {}", mean[0].item<double>(), mean[1].item<double>(),
+                       sum.item<double>(), max.item<double>(), bf16.to(torch::kFloat32).item<double>(),
+                       gathered.size(0), gathered.index({torch::indexing::Slice(), 0}).sum().item<double>(),
+                       from_last.item<double>(), all_true, all_rank0, any_rank0);
+  write_text(out / fmt::format("collectives_rank{}.txt", ddp.global_rank()), report);
+}
+
+// Runs the worker tag of this binary on `ranks` processes; returns the launch's result.
+volt::LaunchResult launch(std::int64_t ranks, const std::string& scenario, const fs::path& out,
+                          std::map<std::string, std::string> extra = {}) {
+  extra["VOLT_DDP_TEST_SCENARIO"] = scenario;
+  extra["VOLT_DDP_TEST_OUT"] = out.string();
+  extra["OMP_NUM_THREADS"] = "1";
+  return volt::launch_processes({"/proc/self/exe", "[ddp_worker]"},
+                                {.nprocs = ranks, .grace = std::chrono::seconds(60), .env = std::move(extra)});
+}
+
+fs::path fresh_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / fmt::format("volt_ddp_test_{}_{}", ::getpid(), name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+torch::Tensor load(const fs::path& path) {
+  torch::Tensor t;
+  torch::load(t, path.string());
+  return t;
+}
+
+// The Reducer's arithmetic, in one process: each rank's (locally accumulated) gradient times
+// 1/world, summed in rank order, then SGD. combined = true: one backward on all ranks' batches
+// at once instead (differs by float rounding only).
+std::vector<torch::Tensor> reference(std::int64_t world, std::int64_t accumulate, bool combined) {
+  Net net;
+  const auto x = data_x(), y = data_y();
+  torch::optim::SGD sgd(net.parameters(), torch::optim::SGDOptions(kLr));
+  std::vector<torch::Tensor> epochs;
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    std::vector<std::vector<std::int64_t>> shards;
+    for (std::int64_t r = 0; r < world; ++r)
+      shards.push_back(volt::data::DistributedSampler{world, r, true, kDataSeed, false}.indices(kSamples, epoch));
+    const auto batches = static_cast<std::int64_t>(shards[0].size()) / kBatch;
+    auto batch_of = [&](std::int64_t r, std::int64_t b) {
+      std::vector<std::int64_t> idx(shards[r].begin() + b * kBatch, shards[r].begin() + (b + 1) * kBatch);
+      return torch::tensor(idx, torch::kLong);
+    };
+    for (std::int64_t first = 0; first < batches; first += accumulate) {
+      if (combined) {
+        sgd.zero_grad();
+        for (std::int64_t b = first; b < first + accumulate; ++b) {
+          std::vector<torch::Tensor> idx;
+          for (std::int64_t r = 0; r < world; ++r) idx.push_back(batch_of(r, b));
+          const auto all = torch::cat(idx);
+          auto loss = torch::mse_loss(net.forward(x.index_select(0, all)), y.index_select(0, all));
+          (loss / static_cast<double>(accumulate)).backward();
+        }
+      } else {
+        std::vector<torch::Tensor> total;
+        for (std::int64_t r = 0; r < world; ++r) {
+          sgd.zero_grad();
+          for (std::int64_t b = first; b < first + accumulate; ++b) {
+            const auto idx = batch_of(r, b);
+            auto loss = torch::mse_loss(net.forward(x.index_select(0, idx)), y.index_select(0, idx));
+            if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
+            loss.backward();
+          }
+          std::size_t k = 0;
+          for (auto& p : net.parameters()) {
+            auto share = p.grad() * (1.0 / static_cast<double>(world));
+            if (r == 0) total.push_back(share);
+            else total[k] = total[k] + share;
+            ++k;
+          }
+        }
+        std::size_t k = 0;
+        for (auto& p : net.parameters()) p.mutable_grad() = total[k++];
+      }
+      sgd.step();
+    }
+    epochs.push_back(net.flat());
+  }
+  return epochs;
+}
+
+double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs().max() / b.abs().max()).item<double>();
+}
+
+void check_fit(std::int64_t world, std::int64_t accumulate) {
+  const auto out = fresh_dir(fmt::format("fit{}_{}", world, accumulate));
+  const auto result = launch(world, "fit", out, {{"VOLT_DDP_TEST_ACCUMULATE", std::to_string(accumulate)}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const auto emulated = reference(world, accumulate, false);
+  const auto combined = reference(world, accumulate, true);
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    INFO("epoch " << epoch);
+    const auto rank0 = load(out / fmt::format("rank0_epoch{}.pt", epoch));
+    for (std::int64_t r = 1; r < world; ++r) CHECK(torch::equal(rank0, load(out / fmt::format("rank{}_epoch{}.pt", r, epoch))));
+    // Two ranks: a + b is the same sum in any order, so the Reducer's result is bitwise the
+    // emulated one. Three: Gloo's ring allreduce starts each segment's sum at a different rank,
+    // so (a + b) + c and (b + c) + a differ in the last bit; equal to float rounding only.
+    if (world == 2) CHECK(torch::equal(rank0, emulated[epoch]));
+    else CHECK(relative_difference(rank0, emulated[epoch]) <= 1e-6);
+    CHECK(relative_difference(rank0, combined[epoch]) <= 1e-6);
+    CHECK_FALSE(torch::equal(rank0, Net().flat()));  // it trained
+  }
+  fs::remove_all(out);
+}
+}  // namespace
+
+// The worker: selected only by the hidden tag, and only inside a launch.
+TEST_CASE("ddp worker (run by the DDP tests through the launcher)", "[.ddp_worker]") {
+  const auto scenario = env("VOLT_DDP_TEST_SCENARIO");
+  const auto out = env("VOLT_DDP_TEST_OUT");
+  if (!scenario || !out) {
+    WARN("volt: the ddp worker runs only when launched by the DDP tests");
+    return;
+  }
+  try {
+    volt::DDP ddp({.timeout = std::chrono::seconds(60),
+                   .find_unused_parameters = env("VOLT_DDP_TEST_UNUSED").has_value(),
+                   .gradient_as_bucket_view = env("VOLT_DDP_TEST_BUCKET_VIEW").has_value()});
+    if (*scenario == "fit") worker_fit(*out, ddp);
+    else if (*scenario == "collectives") worker_collectives(*out, ddp);
+    else FAIL("unknown scenario " << *scenario);
+  } catch (const std::exception& e) {
+    write_text(fs::path(*out) / fmt::format("rank{}_error.txt", env("RANK").value_or("?")), e.what());
+    throw;
+  }
+}
+
+TEST_CASE("DDP on 2 processes: weights bitwise equal across ranks and to the emulated reference", "[strategy][ddp]") {
+  check_fit(2, 1);
+}
+TEST_CASE("DDP on 3 processes: weights bitwise equal across ranks and to the emulated reference", "[strategy][ddp]") {
+  check_fit(3, 1);
+}
+TEST_CASE("DDP with accumulate_grad_batches = 2 (no_sync) on 2 and 3 processes", "[strategy][ddp]") {
+  check_fit(2, 2);
+  check_fit(3, 2);
+}
+
+TEST_CASE("DDP rank awareness: sync_dist means, one checkpoint, one log, the same best path", "[strategy][ddp]") {
+  const auto out = fresh_dir("files");
+  const auto result = launch(2, "fit", out, {{"VOLT_DDP_TEST_FILES", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  // spread: rank r logs 10 r + batch_idx with weight r + 1 over 6 batches; the last epoch's
+  // weighted mean over both ranks: (1 * (0+..+5) + 2 * (10+..+15)) / (6 + 12) = 165 / 18
+  // (rank 0's own mean would be 2.5, rank 1's 12.5, their plain mean 7.5).
+  const double expected = (1.0 * 15 + 2.0 * (10 * 6 + 15)) / 18.0;
+  for (int r = 0; r < 2; ++r) CHECK(std::stod(read_text(out / fmt::format("rank{}_spread.txt", r))) == Approx(expected).epsilon(1e-12));
+  // local_loss (no sync_dist) differs per rank (0 and 1); ModelCheckpoint takes rank 0's values
+  // on every rank, so both report the same best path, and only rank 0 wrote it.
+  const auto r0 = read_text(out / "rank0_result.txt");
+  CHECK(r0 == read_text(out / "rank1_result.txt"));
+  std::vector<std::string> checkpoints;
+  for (const auto& f : fs::directory_iterator(out / "checkpoints")) checkpoints.push_back(f.path().filename().string());
+  CHECK(checkpoints.size() == 1);
+  CHECK_THAT(r0, Catch::EndsWith(checkpoints.at(0)));
+  // One logger folder (rank 0's), none from rank 1.
+  std::int64_t versions = 0;
+  for (const auto& f : fs::recursive_directory_iterator(out))
+    if (f.path().filename() == "metrics.csv") ++versions;
+  CHECK(versions == 1);
+  CHECK(fs::exists(out / "prepared_by_rank0"));
+  CHECK_FALSE(fs::exists(out / "prepared_by_rank1"));
+  fs::remove_all(out);
+}
+
+TEST_CASE("DDP: SIGTERM on one rank stops every rank at the same step; the resume is exact", "[strategy][ddp]") {
+  const auto reference_dir = fresh_dir("uninterrupted");
+  REQUIRE(launch(2, "fit", reference_dir).exit_code == 0);
+  const auto out = fresh_dir("preempt");
+  auto result = launch(2, "fit", out, {{"VOLT_DDP_TEST_PREEMPT_RANK", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const auto r0 = read_text(out / "rank0_result.txt");
+  CHECK(r0 == read_text(out / "rank1_result.txt"));
+  CHECK_THAT(r0, Catch::StartsWith("preempted 4 "));
+  REQUIRE(fs::exists(out / "preempted.ckpt"));
+  result = launch(2, "fit", out, {{"VOLT_DDP_TEST_RESUME", (out / "preempted.ckpt").string()}});
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(read_text(out / "rank0_result.txt"), Catch::StartsWith("finished 12 "));
+  for (std::int64_t r = 0; r < 2; ++r)
+    CHECK(torch::equal(load(out / fmt::format("rank{}_epoch{}.pt", r, kEpochs - 1)),
+                       load(reference_dir / fmt::format("rank0_epoch{}.pt", kEpochs - 1))));
+  fs::remove_all(out);
+  fs::remove_all(reference_dir);
+}
+
+TEST_CASE("DDP options: gradient_as_bucket_view and find_unused_parameters give the same weights", "[strategy][ddp]") {
+  const auto plain = fresh_dir("plain");
+  REQUIRE(launch(2, "fit", plain).exit_code == 0);
+  const auto views = fresh_dir("views");
+  auto result = launch(2, "fit", views, {{"VOLT_DDP_TEST_BUCKET_VIEW", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const auto unused = fresh_dir("unused");
+  result = launch(2, "fit", unused, {{"VOLT_DDP_TEST_UNUSED", "1"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    const auto expected = load(plain / fmt::format("rank0_epoch{}.pt", epoch));
+    for (int r = 0; r < 2; ++r) {
+      CHECK(torch::equal(load(views / fmt::format("rank{}_epoch{}.pt", r, epoch)), expected));
+      // The unused layer's parameters come last in flat(): the used ones trained as without it.
+      const auto with_unused = load(unused / fmt::format("rank{}_epoch{}.pt", r, epoch));
+      CHECK(torch::equal(with_unused.narrow(0, 0, expected.numel()), expected));
+    }
+  }
+  for (const auto& dir : {plain, views, unused}) fs::remove_all(dir);
+}
+
+TEST_CASE("DDP collectives over 3 processes", "[strategy][ddp]") {
+  const auto out = fresh_dir("collectives");
+  const auto result = launch(3, "collectives", out);
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  // mean of r and 2r over 0,1,2; sum of r+1; max; bf16 sum; 3 rows; sum of ranks; rank 2's 20;
+  // all true; not all rank 0; some rank 0.
+  for (int r = 0; r < 3; ++r) CHECK(read_text(out / fmt::format("collectives_rank{}.txt", r)) == "1 2 6 2 6 3 3 20 true false true");
+  fs::remove_all(out);
+}
+
+TEST_CASE("DDP: a rank killed mid-epoch makes every rank exit non-zero, the launcher names it", "[strategy][ddp]") {
+  const auto out = fresh_dir("kill");
+  const auto result = launch(2, "fit", out, {{"VOLT_DDP_TEST_KILL_RANK", "1"}});
+  CHECK(result.exit_code == 128 + SIGKILL);
+  REQUIRE(result.failed_rank == std::optional<std::int64_t>(1));
+  CHECK_THAT(result.message, Catch::Contains("rank 1 of 2 was killed by signal 9"));
+  // Rank 0 failed by itself (a launcher kill would leave no error file), naming its rank.
+  const auto error = read_text(out / "rank0_error.txt");
+  CHECK_THAT(error, Catch::Contains("volt: DDP rank 0 of 2 failed"));
+  fs::remove_all(out);
+}
+
+TEST_CASE("DDP in one process: a group of one, collectives are the identity", "[strategy][ddp]") {
+  STATIC_REQUIRE(volt::Strategy<volt::DDP>);
+  volt::DDP ddp;
+  CHECK(ddp.world_size() == 1);
+  CHECK(ddp.global_rank() == 0);
+  CHECK(ddp.root_device() == torch::Device(torch::kCPU));
+  CHECK(torch::equal(ddp.reduce(torch::tensor({1.5, 2.5})), torch::tensor({1.5, 2.5})));
+  CHECK(torch::equal(ddp.all_gather(torch::tensor({3.0})), torch::tensor({{3.0}})));
+  CHECK(ddp.reduce_boolean_decision(true));
+  ddp.barrier();
+  Net net;
+  ddp.setup_module(net);
+  {
+    auto guard = ddp.no_backward_sync();
+    CHECK_FALSE(ddp.gradients_synchronized());
+  }
+  CHECK(ddp.gradients_synchronized());
+}
+
+TEST_CASE("DDP: bad options and a missing rank 0 are clear errors", "[strategy][ddp]") {
+  CHECK_THROWS_WITH(volt::DDP({.devices = 0}), Catch::Contains("devices = 0 is invalid"));
+  CHECK_THROWS_WITH(volt::DDP({.bucket_cap_mb = 0.0}), Catch::Contains("bucket_cap_mb"));
+  // Rank 1 of 2 with nobody serving the store: fails after the rendezvous timeout.
+  const auto port = volt::free_tcp_port();
+  ::setenv("RANK", "1", 1);
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  std::string message;
+  try {
+    volt::DDP ddp({.timeout = std::chrono::seconds(2)});
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
+  CHECK_THAT(message, Catch::Contains("volt: DDP rendezvous failed for rank 1 of 2 (env://"));
+}
+
+TEST_CASE("Cluster environments: env://, torchrun, SLURM", "[strategy][ddp]") {
+  const char* vars[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID",
+                        "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT", "SLURM_NTASKS", "SLURM_PROCID",
+                        "SLURM_LOCALID", "SLURM_NODELIST", "SLURM_JOB_ID", "SLURM_JOB_NAME"};
+  auto clear = [&] {
+    for (const char* v : vars) ::unsetenv(v);
+  };
+  clear();
+  CHECK(volt::detect_cluster_environment().kind == volt::ClusterKind::single);
+
+  ::setenv("RANK", "2", 1);
+  ::setenv("WORLD_SIZE", "4", 1);
+  ::setenv("LOCAL_RANK", "0", 1);
+  ::setenv("MASTER_ADDR", "10.0.0.1", 1);
+  ::setenv("MASTER_PORT", "29500", 1);
+  auto e = volt::detect_cluster_environment();
+  CHECK(e.kind == volt::ClusterKind::env);
+  CHECK((e.global_rank == 2 && e.world_size == 4 && e.local_rank == 0 && e.master_port == 29500));
+  CHECK(e.master_addr == "10.0.0.1");
+  CHECK_FALSE(e.agent_store);
+
+  ::setenv("TORCHELASTIC_RUN_ID", "job", 1);
+  ::setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  ::setenv("TORCHELASTIC_RESTART_COUNT", "3", 1);
+  e = volt::detect_cluster_environment();
+  CHECK(e.kind == volt::ClusterKind::torchrun);
+  CHECK(e.agent_store);
+  CHECK(e.store_prefix == "/worker/attempt_3");
+
+  ::setenv("MASTER_PORT", "http", 1);
+  CHECK_THROWS_WITH(volt::detect_cluster_environment(), Catch::Contains("MASTER_PORT=\"http\" is not an integer"));
+  ::setenv("MASTER_PORT", "29500", 1);
+  ::setenv("RANK", "4", 1);
+  CHECK_THROWS_WITH(volt::detect_cluster_environment(), Catch::Contains("global rank 4 is not below the world size 4"));
+  clear();
+
+  ::setenv("SLURM_NTASKS", "8", 1);
+  ::setenv("SLURM_PROCID", "5", 1);
+  ::setenv("SLURM_LOCALID", "1", 1);
+  ::setenv("SLURM_NODELIST", "gpu[017-020,033],login1", 1);
+  ::setenv("SLURM_JOB_ID", "1234567", 1);
+  e = volt::detect_cluster_environment();
+  CHECK(e.kind == volt::ClusterKind::slurm);
+  CHECK((e.global_rank == 5 && e.local_rank == 1 && e.world_size == 8));
+  CHECK(e.master_addr == "gpu017");
+  CHECK(e.master_port == 15000 + 4567);
+  clear();
+  CHECK(volt::slurm_first_host("node1,node2") == "node1");
+  CHECK(volt::slurm_first_host("n[3,5]") == "n3");
+  CHECK(volt::slurm_first_host("solo") == "solo");
+}
+
+TEST_CASE("The launcher: every rank gets its environment; a failing rank is named", "[strategy][ddp]") {
+  const auto out = fresh_dir("launcher");
+  auto result = volt::launch_processes(
+      {"/bin/sh", "-c", fmt::format("echo $RANK $LOCAL_RANK $WORLD_SIZE $MASTER_ADDR > {}/r$RANK", out.string())},
+      {.nprocs = 3});
+  REQUIRE(result.exit_code == 0);
+  for (int r = 0; r < 3; ++r) CHECK(read_text(out / fmt::format("r{}", r)) == fmt::format("{} {} 3 127.0.0.1\n", r, r));
+  // Rank 2 fails at once; rank 0 and 1 would sleep for 10 minutes: they are ended.
+  result = volt::launch_processes({"/bin/sh", "-c", "if [ $RANK = 2 ]; then exit 7; fi; exec sleep 600"},
+                                  {.nprocs = 3, .grace = std::chrono::milliseconds(100)});
+  CHECK(result.exit_code == 7);
+  CHECK(result.failed_rank == std::optional<std::int64_t>(2));
+  CHECK_THAT(result.message, Catch::Contains("rank 2 of 3 exited with code 7"));
+  fs::remove_all(out);
+}
