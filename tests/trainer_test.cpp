@@ -10,6 +10,9 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#include <unistd.h>
 
 #include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
@@ -215,4 +218,84 @@ TEST_CASE("an error raised in fit before anything was logged leaves no version_N
       {.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false, .default_root_dir = dir.path});
   REQUIRE_THROWS_WITH(trainer.fit(model, data), Catch::Contains("broken training_step"));
   CHECK_FALSE(fs::exists(dir.path / "lightning_logs"));
+}
+
+TEST_CASE("checkpoints go under the first logger's version_N/checkpoints, and all loggers of a run share that version",
+          "[trainer][versioning]") {
+  namespace fs = std::filesystem;
+  const auto root = fs::temp_directory_path() / ("volt_shared_version_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  // An earlier run logged to TensorBoard only: on its own the CSVLogger would take version_0 and
+  // the TensorBoardLogger version_1.
+  fs::create_directories(root / "tb" / "lightning_logs" / "version_0");
+  using TwoLoggers = volt::Trainer<Regressor, RegressionData, volt::SingleDevice, volt::precision::FP32,
+                                   volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
+  const auto fit_once = [&] {
+    torch::manual_seed(0);
+    Regressor model;
+    RegressionData data;
+    TwoLoggers trainer{{.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false, .default_root_dir = root},
+                       volt::SingleDevice{torch::kCPU},
+                       volt::precision::FP32{},
+                       volt::loggers::CSVLogger{volt::loggers::CSVLoggerOptions{.save_dir = root / "csv"}},
+                       volt::loggers::TensorBoardLogger{volt::loggers::TensorBoardLoggerOptions{.save_dir = root / "tb"}}};
+    trainer.fit(model, data);
+    return std::pair{std::get<0>(trainer.callbacks()).version(), std::get<1>(trainer.callbacks()).version()};
+  };
+  const auto count_checkpoints = [](const fs::path& dir) {
+    std::size_t n = 0;
+    if (fs::exists(dir))
+      for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".ckpt" ? 1 : 0;
+    return n;
+  };
+  const auto [csv_first, tb_first] = fit_once();
+  CHECK(csv_first == 1);
+  CHECK(tb_first == 1);
+  CHECK(fs::exists(root / "csv" / "lightning_logs" / "version_1" / "metrics.csv"));
+  CHECK_FALSE(fs::exists(root / "csv" / "lightning_logs" / "version_0"));
+  CHECK(fs::is_directory(root / "tb" / "lightning_logs" / "version_1"));
+  // Lightning's default dirpath: the first logger's version folder, not <default_root_dir>/checkpoints.
+  CHECK(count_checkpoints(root / "csv" / "lightning_logs" / "version_1" / "checkpoints") == 1);
+  CHECK_FALSE(fs::exists(root / "checkpoints"));
+
+  const auto [csv_second, tb_second] = fit_once();  // a second run: its own version and checkpoints
+  CHECK(csv_second == 2);
+  CHECK(tb_second == 2);
+  CHECK(count_checkpoints(root / "csv" / "lightning_logs" / "version_2" / "checkpoints") == 1);
+  CHECK(count_checkpoints(root / "csv" / "lightning_logs" / "version_1" / "checkpoints") == 1);
+  fs::remove_all(root);
+}
+
+TEST_CASE("ckpt_path=\"last\" in a new run with a logger resumes from the newest earlier version's last.ckpt",
+          "[trainer][versioning]") {
+  namespace fs = std::filesystem;
+  const auto root = fs::temp_directory_path() / ("volt_last_across_versions_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  using Checkpointing = volt::Trainer<Regressor, RegressionData, volt::SingleDevice, volt::precision::FP32, volt::ModelCheckpoint>;
+  const auto trainer_for = [&](std::int64_t epochs) {
+    return Checkpointing{{.max_epochs = epochs, .enable_progress_bar = false, .enable_model_summary = false, .default_root_dir = root},
+                         volt::SingleDevice{torch::kCPU},
+                         volt::precision::FP32{},
+                         volt::ModelCheckpoint{{.save_last = true, .save_top_k = -1, .every_n_train_steps = 1}}};
+  };
+  const auto checkpoints_in = [](const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".ckpt" ? 1 : 0;
+    return n;
+  };
+  torch::manual_seed(0);
+  Regressor first_model;
+  RegressionData data;
+  auto first = trainer_for(1);
+  first.fit(first_model, data);
+  const auto versions = root / "lightning_logs";
+  REQUIRE(fs::exists(versions / "version_0" / "checkpoints" / "last.ckpt"));
+  CHECK(checkpoints_in(versions / "version_0" / "checkpoints") == 8 + 1);  // a file per step, and last.ckpt
+
+  Regressor resumed_model;
+  auto second = trainer_for(2);
+  second.fit(resumed_model, data, {.ckpt_path = "last"});  // version_1 is new and empty: version_0's last.ckpt
+  CHECK(second.global_step() == 16);
+  CHECK(checkpoints_in(versions / "version_1" / "checkpoints") == 8 + 1);  // only epoch 1's steps ran here
+  fs::remove_all(root);
 }

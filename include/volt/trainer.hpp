@@ -307,7 +307,8 @@ class Trainer {
 
  private:
   // "last" / "best" name the ModelCheckpoint's files (Lightning's ckpt_path="last" / "best");
-  // "last" falls back to <default_root_dir>/checkpoints/last.ckpt.
+  // "last" falls back to the newest <logger root>/version_<N>/checkpoints/last.ckpt, then to
+  // <default_root_dir>/checkpoints/last.ckpt.
   template <class RunCallbacks>
   std::optional<std::filesystem::path> resolve_ckpt_path(RunCallbacks& run_callbacks,
                                                          const std::optional<std::string>& requested,
@@ -327,6 +328,21 @@ class Trainer {
         if (found.empty() && !p.empty()) found = p;
       }
     });
+    if (found.empty() && *requested == "last" && !state_.first_logger_dir.empty()) {
+      // A new run with a logger saves into a new version_N: resume from the newest earlier
+      // version's checkpoints/last.ckpt (the folder ModelCheckpoint saves to by default).
+      std::optional<std::int64_t> newest;
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it(state_.first_logger_dir.parent_path(), ec), end; !ec && it != end;
+           it.increment(ec)) {
+        const auto version = loggers::parse_version_folder(it->path().filename().string());
+        const auto last = it->path() / "checkpoints" / "last.ckpt";
+        if (version && (!newest || *version > *newest) && std::filesystem::exists(last, ec)) {
+          newest = version;
+          found = last.string();
+        }
+      }
+    }
     if (found.empty() && *requested == "last") {
       const auto fallback = std::filesystem::path(effective_.default_root_dir) / "checkpoints" / "last.ckpt";
       if (std::filesystem::exists(fallback)) found = fallback.string();
@@ -372,8 +388,32 @@ class Trainer {
     model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
     auto merged = merge_callbacks(callbacks_, *model_callbacks_);
     state_.monitored_metrics = monitored_metrics(merged);
+    state_.first_logger_dir = share_logger_version(merged);
     return typename run_type<decltype(merged)>::type(module, data, strategy_, precision_, merged, effective_, state_,
                                                      metrics_);
+  }
+
+  // One version_N for all loggers of a run: those that have not fixed theirs take the first
+  // fixed one's, else the largest next free version among them. Returns the first logger's
+  // folder (empty without a logger), where ModelCheckpoint saves by default, as Lightning's.
+  template <class Merged>
+  static std::filesystem::path share_logger_version(Merged& merged) {
+    std::optional<std::int64_t> fixed;
+    std::int64_t next = 0;
+    hooks::for_each_callback(merged, [&](auto& c) {
+      if constexpr (requires { c.versioned_log_dir(); }) {
+        const auto& dir = c.versioned_log_dir();
+        if (dir.version_chosen()) fixed = fixed.value_or(dir.version());
+        else next = std::max(next, loggers::next_version(dir.root_dir()));
+      }
+    });
+    std::optional<std::filesystem::path> first;
+    hooks::for_each_callback(merged, [&](auto& c) {
+      if constexpr (requires { c.versioned_log_dir(); }) c.versioned_log_dir().choose_version(fixed.value_or(next));
+      if constexpr (Logger<std::remove_cvref_t<decltype(c)>>)
+        if (!first) first = c.log_dir();
+    });
+    return first.value_or(std::filesystem::path{});
   }
 
   void engage_builtins() {

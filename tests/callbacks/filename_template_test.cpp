@@ -2,12 +2,14 @@
 // docstring), Python's number formatting, and the errors for what volt cannot format.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include <volt/callbacks/filename_template.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace {
 using volt::FilenameValues;
@@ -52,6 +54,13 @@ TEST_CASE("filename templates: numbers formatted as Python formats them", "[call
     CHECK(fmt_name("{x}", {{"x", std::numeric_limits<double>::infinity()}}) == "x=inf");
     CHECK(fmt_name("{x}", {{"x", std::numeric_limits<double>::quiet_NaN()}}) == "x=nan");
     CHECK(fmt_name("{x}", {{"x", 0.30000001192092896}}) == "x=0.30000001192092896");
+  }
+  SECTION("no spec: the same spelling as reflect::python_repr (one implementation), any magnitude and sign") {
+    for (int e = -30; e <= 30; ++e)
+      for (double mantissa : {1.0, -1.0, 1.5, -2.25, 3.0000000000000004, 7.123456789012345, 9.999999999999998}) {
+        const double x = mantissa * std::pow(10.0, e);
+        CHECK(fmt_name("{x}", {{"x", x}}) == "x=" + volt::reflect::python_repr(x));
+      }
   }
   SECTION("a precision without a type: Python's general format keeping '.0'") {
     CHECK(fmt_name("{x:.3}", {{"x", 1.0}}) == "x=1.0");

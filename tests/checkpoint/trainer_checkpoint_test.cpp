@@ -534,7 +534,7 @@ struct LiveRun {
     for (int i = 0; i < steps; ++i) {
       auto x = torch::randn({8, 4});
       torch::mse_loss(module.fc2(torch::relu(module.fc1(x))), x.sum(1, true)).backward();
-      optimization.for_each_optimizer([](auto& opt, std::size_t) { opt.step(); });
+      optimization.for_each_optimizer([](auto& opt, std::size_t) { static_cast<torch::optim::Optimizer&>(opt).step(); });
     }
     optimization.for_each_lr_scheduler([](auto& sched, auto&, std::size_t) { sched.step(); });
     metrics.log("loss", torch::tensor(0.25), {}, volt::HookFamily::train_step, 8);
@@ -781,6 +781,19 @@ TEST_CASE("damaged and semantically wrong checkpoints either load in full or lea
                                    handmade_tensors_payload("fc1.weight", "[4294967296,4294967296,4294967296]", "[0,4]", 4)));
   corpus.emplace_back("rng claiming 2^40 bytes",
                       with_section(sections, "rng", handmade_tensors_payload("cpu", "[274877906944]", "[0,1099511627776]", 4)));
+  // Absurd sizes inside the optimizers' torch archive: an Adam moment of shape [2^31, 2^31], 2^62
+  // elements (a stride-0 view of one element, so the archive itself stays small).
+  {
+    volt::seed_everything(3);
+    LiveRun<ResumeModel> absurd(4);
+    absurd.optimization.for_each_optimizer([](auto& opt, std::size_t) {
+      for (auto& [key, state] : static_cast<torch::optim::Optimizer&>(opt).state())
+        static_cast<torch::optim::AdamParamState&>(*state).exp_avg(
+            torch::zeros({1}).expand({std::int64_t{1} << 31, std::int64_t{1} << 31}));
+    });
+    corpus.emplace_back("optimizers with a moment claiming 2^62 elements",
+                        with_section(sections, "optimizers", optimization_bytes(absurd.optimization), "torch_archive"));
+  }
 
   volt::seed_everything(5);
   LiveRun<ResumeModel> target(3);
@@ -820,6 +833,75 @@ TEST_CASE("damaged and semantically wrong checkpoints either load in full or lea
   CHECK(loaded.optimizer_states == source_state.optimizer_states);
   CHECK(torch::equal(loaded.rng, source_state.rng));
   CHECK(loaded.metrics == source_state.metrics);
+}
+
+// ---- LBFGS: its state is flat vectors over all parameters, checked against their total size ----
+
+namespace {
+
+template <std::int64_t Hidden>
+struct LbfgsModel : torch::nn::Module {
+  torch::nn::Linear fc1{register_module("fc1", torch::nn::Linear(4, Hidden))};
+  torch::nn::Linear fc2{register_module("fc2", torch::nn::Linear(Hidden, 1))};
+  torch::Tensor training_step(const volt::data::Example& b, std::int64_t) {
+    return torch::mse_loss(fc2(torch::relu(fc1(b.data))), b.target);
+  }
+  auto configure_optimizers() {
+    return torch::optim::LBFGS(parameters(), torch::optim::LBFGSOptions(0.1).max_iter(4).history_size(3));
+  }
+};
+
+// A few LBFGS steps, so that d, prev_flat_grad and the history hold vectors.
+template <class Live>
+void lbfgs_steps(Live& live) {
+  live.optimization.for_each_optimizer([&](auto& opt, std::size_t) {
+    for (int i = 0; i < 3; ++i) {
+      const auto x = torch::randn({8, 4});
+      opt.step([&] {
+        opt.zero_grad();
+        auto loss = torch::mse_loss(live.module.fc2(torch::relu(live.module.fc1(x))), x.sum(1, true));
+        loss.backward();
+        return loss;
+      });
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("an LBFGS state of another model's size is rejected before the resume uses it, leaving the run as it was",
+          "[checkpoint][resume][lbfgs]") {
+  TempDir dir;
+  volt::seed_everything(3);
+  LiveRun<LbfgsModel<16>> source(0);  // 4*16 + 16 + 16 + 1 = 97 elements
+  lbfgs_steps(source);
+  const fs::path good = dir.path / "lbfgs.ckpt";
+  volt::checkpoint::save_trainer_checkpoint(source.run, source.optimization, good, false);
+  volt::seed_everything(4);
+  LiveRun<LbfgsModel<24>> wide(0);  // 145 elements
+  lbfgs_steps(wide);
+
+  volt::seed_everything(5);
+  LiveRun<LbfgsModel<16>> target(0);
+  lbfgs_steps(target);
+  const auto states_before = optimizer_states(target.optimization);
+  std::vector<torch::Tensor> params_before;
+  for (const auto& p : target.module.parameters()) params_before.push_back(p.detach().clone());
+  REQUIRE(states_before != optimizer_states(source.optimization));
+
+  const fs::path mixed = dir.path / "lbfgs-wide-state.ckpt";
+  std::ofstream(mixed, std::ios::binary) << with_section(raw_sections(read_bytes(good)), "optimizers",
+                                                         optimization_bytes(wide.optimization), "torch_archive");
+  CHECK_THROWS_WITH(volt::checkpoint::load_trainer_checkpoint(target.run, target.optimization, mixed),
+                    Catch::Contains(mixed.string()) && Catch::Contains("LBFGS") && Catch::Contains("\"d\" of shape [145]") &&
+                        Catch::Contains("97 elements"));
+  CHECK(optimizer_states(target.optimization) == states_before);
+  std::size_t i = 0;
+  for (const auto& p : target.module.parameters()) CHECK(torch::equal(p, params_before[i++]));
+
+  // Its own state loads in full.
+  volt::checkpoint::load_trainer_checkpoint(target.run, target.optimization, good);
+  CHECK(optimizer_states(target.optimization) == optimizer_states(source.optimization));
 }
 
 // ---- SIGTERM before the first batch: during set-up, configure_optimizers, checkpoint loading ----

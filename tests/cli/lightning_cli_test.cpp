@@ -261,7 +261,7 @@ TEST_CASE("cli: test --ckpt_path loads the checkpoint's weights", "[cli][lightni
   auto fit = cli.parse({"fit", "--trainer.max_epochs", "2"});
   torch::Tensor fitted;
   (void)cli.execute(fit, [&](const auto&, Trainer&, Regressor& model, Data&) { fitted = model.fc->weight.detach().clone(); });
-  const auto last = dir / "checkpoints" / "epoch=1-step=8.ckpt";
+  const auto last = dir / "lightning_logs" / "version_0" / "checkpoints" / "epoch=1-step=8.ckpt";  // the logger's version
   REQUIRE(std::filesystem::exists(last));
   auto test = cli.parse({"test", "--ckpt_path", last.string()});
   const auto outcome = cli.execute(test, [&](const auto&, Trainer&, Regressor& model, Data&) {

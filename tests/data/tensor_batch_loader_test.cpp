@@ -92,7 +92,8 @@ TEST_CASE("TensorBatchLoader takes tuples, a single tensor for predict", "[data]
 TEST_CASE("TensorBatchLoader names the bad input", "[data][tensor_batch_loader]") {
   auto rows = make_rows(10);
   rows.target = rows.target.slice(0, 0, 9);
-  CHECK_THROWS_WITH(TensorBatchLoader<Rows>(rows), Contains("tensor 2") && Contains("9 examples") && Contains("10"));
+  CHECK_THROWS_WITH(TensorBatchLoader<Rows>(rows), Contains("tensor 0 (in declaration order) has 10 examples") &&
+                                                     Contains("tensor 2 (in declaration order) has 9"));
   rows.target = torch::Tensor{};
   CHECK_THROWS_WITH(TensorBatchLoader<Rows>(rows), Contains("tensor 2") && Contains("undefined"));
   CHECK_THROWS_WITH(TensorBatchLoader<Rows>(make_rows(10), {.batch_size = 0}), Contains("batch_size = 0"));

@@ -74,8 +74,9 @@ TEST_CASE("enable_checkpointing adds Lightning's default ModelCheckpoint; false 
     volt::Trainer<Tiny, TinyData> on({.max_epochs = 2, .default_root_dir = dir.path / "on"});
     on.fit(m, d);
   }
-  CHECK(count_files(dir.path / "on" / "checkpoints", ".ckpt") == 1);  // the latest epoch, top_k = 1
-  CHECK(fs::exists(dir.path / "on" / "checkpoints" / "epoch=1-step=8.ckpt"));
+  // In the default logger's version folder, as Lightning's default dirpath.
+  CHECK(count_files(dir.path / "on" / "lightning_logs" / "version_0" / "checkpoints", ".ckpt") == 1);  // top_k = 1
+  CHECK(fs::exists(dir.path / "on" / "lightning_logs" / "version_0" / "checkpoints" / "epoch=1-step=8.ckpt"));
   {
     CaptureStdout quiet;
     volt::Trainer<Tiny, TinyData> off({.max_epochs = 2, .enable_checkpointing = false, .default_root_dir = dir.path / "off"});
@@ -89,7 +90,7 @@ TEST_CASE("enable_checkpointing adds Lightning's default ModelCheckpoint; false 
         volt::ModelCheckpoint{{.dirpath = dir.path / "mine" / "best", .monitor = "val_loss", .save_top_k = 2}});
     mine.fit(m, d);
   }
-  CHECK(count_files(dir.path / "mine" / "checkpoints", ".ckpt") == 0);
+  CHECK(count_files(dir.path / "mine" / "lightning_logs", ".ckpt") == 0);
   CHECK(count_files(dir.path / "mine" / "best", ".ckpt") == 2);
 }
 

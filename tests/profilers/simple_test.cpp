@@ -68,6 +68,11 @@ TEST_CASE("SimpleProfiler times every hook and loop phase under Lightning's acti
   CHECK(calls_of(profiler, "[LightningDataModule]ProfiledData.train_dataloader") == 1);
   CHECK(calls_of(profiler, "run_training_epoch") == 2);
   CHECK(calls_of(profiler, "run_training_batch") == 6);
+  // Data fetches and strategy calls, under Lightning's names.
+  CHECK(calls_of(profiler, "[_TrainingEpochLoop].train_dataloader_next") == 6);
+  CHECK(calls_of(profiler, "[Strategy]SingleDeviceStrategy.backward") == 6);
+  CHECK(calls_of(profiler, "[Strategy]SingleDeviceStrategy.optimizer_step") == 6);
+  CHECK(calls_of(profiler, "[Strategy]SingleDeviceStrategy.batch_to_device") == 6);
   CHECK(calls_of(profiler, "[Callback]SimpleProfiler.setup") == 0);  // the profiler does not time itself
   for (const auto& row : profiler.rows()) {
     CHECK(row.total >= 0.0);

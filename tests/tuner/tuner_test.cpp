@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <volt/data/tensor_loader.hpp>
+#include <volt/loggers/html_report.hpp>
 #include <volt/tuner/tuner.hpp>
 #include <volt/volt.hpp>
 
@@ -235,6 +236,52 @@ TEST_CASE("lr_find follows Lightning's schedule and smoothing, then restores eve
     trainer.fit(model, data);
     CHECK(ModuleState(model) == ModuleState(twin));
   }
+  fs::remove_all(root);
+}
+
+// A Net that logs its loss per epoch, so that its fit writes a metrics.csv.
+struct LoggingNet : Net {
+  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t batch_idx, volt::Context& ctx) {
+    auto loss = Net::training_step(batch, batch_idx);
+    ctx.log("train_loss", loss, {.on_step = false, .on_epoch = true});
+    return loss;
+  }
+};
+
+TEST_CASE("lr_find writes lr_find.csv into the trainer's log_dir, and the next fit's HTML report draws it",
+          "[tuner][lr_find]") {
+  const auto root = temp_root("lr_find_csv");
+  torch::manual_seed(1);
+  LoggingNet model;
+  Data data;
+  auto options = quiet(root);
+  options.logger = true;  // the default CSVLogger: lr_find.csv lands beside its metrics.csv
+  volt::Trainer<LoggingNet, Data> trainer{options};
+  volt::Tuner tuner(trainer);
+  const auto result = tuner.lr_find(model, data, {.min_lr = 1e-5, .max_lr = 1.0, .num_training = 30});
+  REQUIRE(result);
+  const auto log_dir = trainer.log_dir();
+  CHECK(log_dir == root / "lightning_logs" / "version_0");
+  const auto csv_path = log_dir / "lr_find.csv";
+  REQUIRE(fs::exists(csv_path));
+  std::stringstream text;
+  text << std::ifstream(csv_path).rdbuf();
+  CHECK(text.str().rfind("lr,loss,suggestion\n", 0) == 0);
+  CHECK(text.str() == result->csv());
+  const auto read = volt::loggers::detail::html::read_lr_find(text.str());  // what the report reads
+  REQUIRE(read);
+  CHECK(read->lrs == result->lrs);  // Python's repr round-trips every double
+  CHECK(read->losses == result->losses);
+  REQUIRE(result->suggestion());
+  CHECK(read->suggestion == result->suggestion());
+
+  trainer.fit(model, data);  // the same version_0: metrics.csv beside lr_find.csv
+  REQUIRE(fs::exists(log_dir / "metrics.csv"));
+  const auto report = root / "report.html";
+  volt::loggers::write_html_report(log_dir / "metrics.csv", report);
+  std::stringstream html;
+  html << std::ifstream(report).rdbuf();
+  CHECK(html.str().find("data-quantity=\"lr_find\"") != std::string::npos);
   fs::remove_all(root);
 }
 

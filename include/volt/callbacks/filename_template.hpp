@@ -27,48 +27,14 @@
 
 #include <fmt/format.h>
 
+#include <volt/reflect/python_format.hpp>
+
 namespace volt {
 
 using FilenameValue = std::variant<std::int64_t, double>;
 using FilenameValues = std::map<std::string, FilenameValue, std::less<>>;
 
 namespace callback_detail {
-
-// Python's repr(float): shortest round-trip digits, fixed notation while the decimal exponent
-// is in (-4, 16], else d.ddde+XX; whole numbers keep ".0". (The same rules as
-// reflect/python_format.hpp.)
-inline std::string python_float_repr(double x) {
-  if (std::isnan(x)) return "nan";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
-  std::string_view s(buf, static_cast<std::size_t>(res.ptr - buf));
-  std::string out;
-  if (s.front() == '-') {
-    out += '-';
-    s.remove_prefix(1);
-  }
-  const auto e = s.find('e');
-  std::string digits;
-  for (char c : s.substr(0, e))
-    if (c != '.') digits += c;
-  const int exp10 = std::atoi(std::string(s.substr(e + 1)).c_str());
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  const int decpt = exp10 + 1;  // value = 0.d1d2... * 10^decpt
-  const int n = static_cast<int>(digits.size());
-  if (decpt <= -4 || decpt > 16) {
-    out += digits[0];
-    if (n > 1) out += '.' + digits.substr(1);
-    out += fmt::format("e{}{:02d}", decpt - 1 < 0 ? '-' : '+', std::abs(decpt - 1));
-  } else if (decpt <= 0) {
-    out += "0." + std::string(static_cast<std::size_t>(-decpt), '0') + digits;
-  } else if (decpt >= n) {
-    out += digits + std::string(static_cast<std::size_t>(decpt - n), '0') + ".0";
-  } else {
-    out += digits.substr(0, static_cast<std::size_t>(decpt)) + '.' + digits.substr(static_cast<std::size_t>(decpt));
-  }
-  return out;
-}
 
 struct FormatSpec {
   std::optional<char> fill{};
@@ -155,7 +121,7 @@ inline std::string python_float_no_type(double v, const FormatSpec& f) {
     if (exp10 >= -4 && exp10 < p - 1) body = strip(fmt::format("{:.{}f}", a, p - 1 - exp10), true);
     else body = strip(sci.substr(0, epos), false) + sci.substr(epos);
   } else {
-    body = python_float_repr(a);
+    body = reflect::python_repr(a);
   }
   std::string sign = std::signbit(v) && !std::isnan(v) ? "-" : f.sign == '+' ? "+" : f.sign == ' ' ? " " : "";
   const auto len = sign.size() + body.size();
@@ -189,7 +155,7 @@ inline std::string format_value(std::string_view field, std::string_view spec, c
         throw std::invalid_argument(fmt::format(
             "volt: the checkpoint filename field {{{}:{}}} formats an integer, but the value is {}; use a float "
             "format such as {{{}:.4f}}.",
-            field, spec, python_float_repr(d), field));
+            field, spec, reflect::python_repr(d), field));
       return format_value(field, spec, static_cast<std::int64_t>(d));
     }
     if (f.type == 's') bad_spec(field, spec, "'s' does not apply to a number");

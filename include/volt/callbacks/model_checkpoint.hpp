@@ -14,10 +14,9 @@
 //     every_n_train_steps and train_time_interval at on_train_batch_end. Never during the
 //     sanity check, outside fit, under fast_dev_run, or twice at the same global step (so
 //     nothing is saved before the first optimizer step).
-//   - where: `dirpath`, made absolute. Unset, it is <TrainerOptions::default_root_dir>/
-//     checkpoints. (Lightning puts it under the first logger's <save_dir>/<name>/version_<n>/
-//     when the Trainer has a logger; volt's callbacks cannot see loggers yet, so it always uses
-//     default_root_dir: give `dirpath` to put checkpoints next to a logger's files.)
+//   - where: `dirpath`, made absolute. Unset, it is the first logger's
+//     <save_dir>/<name>/version_<N>/checkpoints when the run has a logger (Lightning's default;
+//     all loggers of a run share that version), else <TrainerOptions::default_root_dir>/checkpoints.
 // Saving goes through ctx.save_checkpoint(path, save_weights_only): the Trainer writes the
 // file (calling state_dict() on this callback, whose best/last paths are updated first, as in
 // Lightning). Deleting is done here, on global rank 0, and only for files inside dirpath.

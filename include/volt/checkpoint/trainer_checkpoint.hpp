@@ -222,13 +222,60 @@ NamedTensors checked_grads(const CheckpointReader& reader, Module& module, const
   return grads;
 }
 
+// LBFGS keeps one state per param group (under its first parameter): flat vectors over all the
+// group's parameters (d, prev_flat_grad, and the history old_dirs / old_stps) and scalars (H_diag,
+// ro, al). Each vector must have the group's total element count and the parameters' dtype,
+// each scalar one element, and the history lists one length within history_size.
+inline void check_lbfgs_state(torch::optim::LBFGS& optimizer, std::size_t index) {
+  for (const auto& group : optimizer.param_groups()) {
+    if (group.params().empty()) continue;
+    const auto it = optimizer.state().find(c10::guts::to_string(group.params().front().unsafeGetTensorImpl()));
+    if (it == optimizer.state().end()) continue;
+    const auto& state = static_cast<const torch::optim::LBFGSParamState&>(*it->second);
+    std::int64_t numel = 0;
+    for (const auto& p : group.params()) numel += p.numel();
+    const auto dtype = group.params().front().scalar_type();
+    const auto bad = [&](const std::string& what, const torch::Tensor& t, const std::string& expected) {
+      return std::runtime_error(fmt::format("optimizer {} (LBFGS) holds \"{}\" of shape {} and dtype {}, but {}.", index,
+                                            what, shape_string(t.sizes()), c10::toString(t.scalar_type()), expected));
+    };
+    const auto flat = [&](const std::string& what, const torch::Tensor& t) {
+      if (!t.defined()) return;
+      if (t.dim() != 1 || t.size(0) != numel || t.scalar_type() != dtype)
+        throw bad(what, t,
+                  fmt::format("its parameters ({} elements of {}) need a vector of that length and dtype", numel,
+                              c10::toString(dtype)));
+    };
+    const auto scalar = [&](const std::string& what, const torch::Tensor& t) {
+      if (t.defined() && t.numel() != 1) throw bad(what, t, "it is a single number");
+    };
+    flat("d", state.d());
+    flat("prev_flat_grad", state.prev_flat_grad());
+    scalar("H_diag", state.H_diag());
+    for (std::size_t i = 0; i < state.old_dirs().size(); ++i) flat(fmt::format("old_dirs[{}]", i), state.old_dirs()[i]);
+    for (std::size_t i = 0; i < state.old_stps().size(); ++i) flat(fmt::format("old_stps[{}]", i), state.old_stps()[i]);
+    for (std::size_t i = 0; i < state.ro().size(); ++i) scalar(fmt::format("ro[{}]", i), state.ro()[i]);
+    if (state.al())
+      for (std::size_t i = 0; i < state.al()->size(); ++i) scalar(fmt::format("al[{}]", i), (*state.al())[i]);
+    const auto history = static_cast<const torch::optim::LBFGSOptions&>(group.options()).history_size();
+    if (state.old_dirs().size() != state.old_stps().size() || state.old_dirs().size() != state.ro().size() ||
+        static_cast<std::int64_t>(state.old_dirs().size()) > history)
+      throw std::runtime_error(fmt::format(
+          "optimizer {} (LBFGS) holds a history of {} directions, {} steps and {} ro values; they must be equal and at "
+          "most history_size={}.",
+          index, state.old_dirs().size(), state.old_stps().size(), state.ro().size(), history));
+  }
+}
+
 // libtorch's Optimizer::load checks no shapes: every tensor a loaded optimizer holds for a
 // parameter must have that parameter's shape and dtype (0-dim bookkeeping tensors aside), so a
-// mismatch fails here instead of at the first optimizer step. LBFGS keeps flat vectors over all
-// parameters and is not checked.
+// mismatch fails here instead of at the first optimizer step. LBFGS's flat vectors are checked
+// against the total size of its parameters (check_lbfgs_state).
 template <class Optimizer>
 void check_optimizer_state(Optimizer& optimizer, std::size_t index) {
-  if constexpr (!std::is_base_of_v<torch::optim::LBFGS, Optimizer>) {
+  if constexpr (std::is_base_of_v<torch::optim::LBFGS, Optimizer>) {
+    check_lbfgs_state(optimizer, index);
+  } else {
     torch::optim::Optimizer& base = optimizer;
     for (const auto& group : base.param_groups())
       for (const auto& p : group.params()) {

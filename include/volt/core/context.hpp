@@ -53,6 +53,8 @@ struct RunState {
   // Training batches per epoch after limits (-1: unknown until the loader ends).
   std::int64_t num_training_batches = -1;
   std::filesystem::path default_root_dir = ".";
+  // The first logger's <save_dir>/<name>/version_<N> (empty: the run has no logger); ModelCheckpoint's default dirpath is its checkpoints/.
+  std::filesystem::path first_logger_dir{};
   const TrainerOptions* options = nullptr;  // the effective options of the run
   std::int64_t num_val_batches = -1;        // validation batches per run in fit (-1: unknown, 0: none)
   // Batches of the evaluation or predict loop now running (-1: the loader cannot tell), for the
@@ -306,6 +308,7 @@ class Context {
   }
   std::int64_t num_training_batches() const noexcept { return state_->num_training_batches; }
   const std::filesystem::path& default_root_dir() const noexcept { return state_->default_root_dir; }
+  const std::filesystem::path& first_logger_dir() const noexcept { return state_->first_logger_dir; }
   const RunState& state() const noexcept { return *state_; }
 
   // The Trainer's loggers, by type (Lightning's self.loggers): ctx.loggers().find<TensorBoardLogger>().

@@ -24,11 +24,7 @@ concept Sampler = requires(const S& s, std::int64_t n, std::int64_t epoch) {
   { s.num_samples(n) } -> std::convertible_to<std::int64_t>;
 };
 
-// The permutation of [0, n) for (seed, epoch): the one TensorLoader gathers its epoch with.
-inline torch::Tensor epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::int64_t n) {
-  at::Generator gen = at::detail::createCPUGenerator(seed_mix(seed, epoch));
-  return at::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
-}
+// epoch_permutation(seed, epoch, n), the order of RandomSampler, is TensorLoader's (data/tensor_loader.hpp).
 
 struct SequentialSampler {
   std::vector<std::int64_t> indices(std::int64_t n, std::int64_t /*epoch*/) const {

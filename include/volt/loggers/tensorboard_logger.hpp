@@ -254,6 +254,7 @@ class TensorBoardLogger {
   std::filesystem::path log_dir() const { return dir_.log_dir(); }
   std::string name() const { return dir_.name(); }
   std::int64_t version() const { return dir_.version(); }
+  VersionedLogDir& versioned_log_dir() noexcept { return dir_; }  // for the Trainer's shared version
   const std::filesystem::path& save_dir() const noexcept { return dir_.save_dir(); }
   std::filesystem::path root_dir() const { return dir_.root_dir(); }
   // The event file being written (or last written); empty before the first write.

@@ -5,8 +5,9 @@
 // largest number plus one; 0 when there are none or the folder does not exist yet.
 //
 // The choice is made on first use (first call of version() or log_dir(), or the first write),
-// not at construction, again as Lightning does: two loggers built before either has written still
-// get different versions once the first one has created its folder.
+// not at construction, again as Lightning does. Unlike Lightning, the Trainer makes all loggers
+// of one run share a version before any of them writes (trainer.hpp), so a CSVLogger and a
+// TensorBoardLogger over the same save_dir and name write into one version_N, not two.
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
@@ -64,6 +65,12 @@ class VersionedLogDir {
     return *version_;
   }
   std::filesystem::path log_dir() const { return root_dir() / version_folder_name(version()); }
+  // Whether the version is fixed (given, or resolved by a first use), and fixing it from outside:
+  // the Trainer gives all loggers of a run one version (trainer.hpp, share_logger_version).
+  bool version_chosen() const noexcept { return version_.has_value(); }
+  void choose_version(std::int64_t version) {
+    if (!version_) version_ = version;
+  }
 
  private:
   std::filesystem::path save_dir_;

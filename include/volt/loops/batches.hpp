@@ -28,16 +28,26 @@ void set_epoch(Loader& loader, std::int64_t epoch) {
 // stop early. The iterator is advanced before fn runs, so `is_last` is known even for loaders
 // that cannot tell their length (Lightning's data fetcher looks ahead the same way); a batch
 // is moved out of the iterator first, since torch::data's iterators reuse their storage.
-template <class Loader, class Fn>
-void for_each_batch(Loader& loader, std::int64_t limit, Fn&& fn) {
+// fetch_scope() makes a scope that lives while one batch is fetched (a profiler's
+// "..._dataloader_next" action; by default nothing).
+struct NoFetchScope {
+  struct Nothing {};
+  constexpr Nothing operator()() const noexcept { return {}; }
+};
+template <class Loader, class Fn, class FetchScope = NoFetchScope>
+void for_each_batch(Loader& loader, std::int64_t limit, Fn&& fn, FetchScope fetch_scope = {}) {
   if (limit == 0) return;
   auto& range = detail::deref(loader);
   auto it = range.begin();
   const auto end = range.end();
   for (std::int64_t batch_idx = 0; it != end; ++batch_idx) {
-    batch_type_t<Loader> batch = std::move(*it);
     const bool hit_limit = limit > 0 && batch_idx + 1 == limit;
-    if (!hit_limit) ++it;
+    batch_type_t<Loader> batch = [&] {
+      [[maybe_unused]] auto fetching = fetch_scope();
+      batch_type_t<Loader> fetched = std::move(*it);
+      if (!hit_limit) ++it;
+      return fetched;
+    }();
     const bool is_last = hit_limit || !(it != end);
     if (!fn(std::move(batch), batch_idx, is_last) || is_last) return;
   }

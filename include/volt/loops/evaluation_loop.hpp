@@ -18,6 +18,7 @@
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/batches.hpp>
+#include <volt/loops/profiling.hpp>
 #include <volt/loops/logging.hpp>
 #include <volt/core/step_output.hpp>
 
@@ -137,7 +138,7 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
     run.emit(Kind::batch_end, std::as_const(out), batch, batch_idx);
     if constexpr (collect) outputs.push_back(std::move(out));
     return true;
-  });
+  }, [&] { return run.template profile_phase<std::conditional_t<Kind::family == HookFamily::test, TestNext, ValNext>>(); });
   if constexpr (collect) run.call(Kind::epoch_end_outputs, std::move(outputs));
   auto produced = run.metrics.end_epoch(Kind::family);
   run.emit(Kind::epoch_end);

@@ -194,7 +194,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     }
     check_max_time(run);
     return !(max_steps_reached(run) || (run.state.should_stop && may_stop_early(run)));
-  });
+  }, [&] { return run.template profile_phase<TrainDataloaderNext>(); });
   if (run.state.preempted) return;  // the checkpoint resumes inside this epoch: no epoch end
 
   run.state.epoch_complete = true;

@@ -12,6 +12,7 @@
 #include <volt/core/step_output.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/loops/batches.hpp>
+#include <volt/loops/profiling.hpp>
 #include <volt/loops/evaluation_loop.hpp>
 
 namespace volt::loops {
@@ -57,7 +58,7 @@ auto prediction_loop(Run& run, Loader& loader, std::int64_t max_batches) {
     predictions.push_back(predict_one(run, batch, batch_idx));
     run.emit(hooks::on_predict_batch_end, std::as_const(predictions.back()), batch, batch_idx);
     return true;
-  });
+  }, [&] { return run.template profile_phase<PredictNext>(); });
   run.emit(hooks::on_predict_epoch_end);
   run.emit(hooks::on_predict_end);
   return predictions;

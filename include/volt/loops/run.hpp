@@ -167,8 +167,10 @@ struct Run {
       batch = call_data(hooks::transfer_batch_to_device, std::move(batch), state.device, std::int64_t{0});
     else if constexpr (hooks::has<hooks::transfer_batch_to_device_t, Module, B&&, torch::Device, std::int64_t>)
       batch = call(hooks::transfer_batch_to_device, std::move(batch), state.device, std::int64_t{0});
-    else
+    else {
+      [[maybe_unused]] auto timed = profile_hook<StrategyAction, Strategy, StrategyBatchToDevice>();
       batch = data::to_device(std::move(batch), state.device);
+    }
     batch = batch_hook(hooks::on_after_batch_transfer, std::move(batch));
     B converted = precision.convert_input(std::move(batch));
     state.batch_size = data::batch_size_of(converted);

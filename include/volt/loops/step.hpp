@@ -18,6 +18,7 @@
 #include <volt/core/trainer_options.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
+#include <volt/loops/profiling.hpp>
 
 namespace volt::loops {
 
@@ -42,6 +43,8 @@ struct BackwardHooks {
 template <class Run>
 void backward(Run& run, const torch::Tensor& loss) {
   BackwardHooks<Run> hooks{run};
+  using Strategy = std::remove_reference_t<decltype(run.strategy)>;
+  [[maybe_unused]] auto timed = run.template profile_hook<StrategyAction, Strategy, StrategyBackward>();
   run.strategy.backward(run.precision, loss, hooks);
 }
 
@@ -74,6 +77,8 @@ struct StepHooks {
 template <class Run, class Optimizer, class Closure>
 bool optimizer_step(Run& run, Optimizer& optimizer, Closure& closure, bool automatic) {
   StepHooks<Run> hooks{run, automatic};
+  using Strategy = std::remove_reference_t<decltype(run.strategy)>;
+  [[maybe_unused]] auto timed = run.template profile_hook<StrategyAction, Strategy, StrategyOptimizerStep>();
   return run.strategy.optimizer_step(run.precision, optimizer, closure, hooks);
 }
 

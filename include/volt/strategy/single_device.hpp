@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -14,6 +15,7 @@ namespace volt {
 
 class SingleDevice {
  public:
+  static constexpr std::string_view profile_name = "SingleDeviceStrategy";  // Lightning's, in profiler actions
   SingleDevice() : device_(torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU)) {}
   explicit SingleDevice(torch::Device device) : device_(device) {
     if (device_.is_cuda() && !torch::cuda::is_available())

@@ -8,7 +8,9 @@
 //   suggestion() = the lr at the steepest descent of the loss (torch.gradient over the lrs, in
 //   float32 as Lightning's torch.tensor(list) makes them, after dropping the first skip_begin
 //   points, the last skip_end and the non-finite losses).
-// The Tuner (tuner/tuner.hpp) runs the search as a fit with LRFinderCallback as its only callback.
+// The Tuner (tuner/tuner.hpp) runs the search as a fit with LRFinderCallback as its only callback,
+// and writes the result as lr_find.csv into the trainer's log_dir (beside the metrics.csv of the
+// fit that follows, whose HTML report then shows the curve).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -26,6 +28,7 @@
 
 #include <volt/core/context.hpp>
 #include <volt/core/step_output.hpp>
+#include <volt/reflect/python_format.hpp>
 
 namespace volt::tuner {
 
@@ -162,10 +165,28 @@ struct LRFinderResult {
   }
 
   void save_svg(const std::filesystem::path& path, bool suggest = true) const {
+    write_text(path, svg(suggest), "the plot");
+  }
+
+  // The search as lr_find.csv (what the HTML report draws when it sits beside metrics.csv):
+  // columns lr, loss, suggestion; the suggested row's `suggestion` cell holds its lr, the others
+  // are empty. Numbers as Python's repr spells them; a skipped step's loss is "nan".
+  std::string csv() const {
+    const auto best = optimal_index();
+    std::string out = "lr,loss,suggestion\n";
+    for (std::size_t i = 0; i < std::min(lrs.size(), losses.size()); ++i)
+      out += reflect::python_repr(lrs[i]) + ',' + reflect::python_repr(losses[i]) + ',' +
+             (best && *best == i ? reflect::python_repr(lrs[i]) : std::string()) + '\n';
+    return out;
+  }
+  void save_csv(const std::filesystem::path& path) const { write_text(path, csv(), "lr_find.csv"); }
+
+ private:
+  static void write_text(const std::filesystem::path& path, const std::string& text, const char* what) {
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     std::ofstream file(path, std::ios::binary);
-    file << svg(suggest);
-    if (!file) throw std::runtime_error("volt: lr_find: could not write the plot to " + path.string());
+    file << text;
+    if (!file) throw std::runtime_error(fmt::format("volt: lr_find: could not write {} to {}", what, path.string()));
   }
 };
 

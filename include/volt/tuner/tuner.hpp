@@ -238,6 +238,9 @@ class Tuner {
       if constexpr (LearningRateAttribute<Module>)
         if (const auto lr = result.suggestion()) set_learning_rate(module, *lr);
     }
+    // Into the folder the trainer's next fit logs to (its first logger's version_N, else
+    // default_root_dir), where the HTML report looks for it.
+    if (trainer_.state().global_rank == 0) result.save_csv(trainer_.log_dir() / "lr_find.csv");
     return result;
   }
 

@@ -18,7 +18,8 @@ VOLT_INLINE bool save_on_train_epoch_end(std::optional<bool> option, const Train
 }  // namespace callback_detail
 
 VOLT_INLINE void ModelCheckpoint::setup(Stage stage, Context& ctx) {
-  if (options_.dirpath.empty()) dirpath_ = resolve(ctx.default_root_dir() / "checkpoints");
+  if (options_.dirpath.empty())
+    dirpath_ = resolve((ctx.first_logger_dir().empty() ? ctx.default_root_dir() : ctx.first_logger_dir()) / "checkpoints");
   if (stage == Stage::fit && ctx.is_global_zero() && options_.save_top_k != 0) {
     std::error_code ec;
     if (std::filesystem::is_directory(dirpath_, ec) && !std::filesystem::is_empty(dirpath_, ec))
