@@ -1,6 +1,8 @@
 // Lightning's GAN example in C++ (gan.hpp has the module): two Adam optimizers stepped by hand,
-// FashionMNIST in [-1, 1], d_loss / g_loss logged (CSV under --out), and, after every epoch and
-// at the end, samples from a fixed noise batch.
+// FashionMNIST in [-1, 1], d_loss / g_loss logged (CSV and TensorBoard under --out), and, after every
+// epoch and at the end, samples from a fixed noise batch: printed statistics, a PNG grid
+// (samples_epoch_N.png in the version folder, samples.png in --out) and TensorBoard's
+// generated_images.
 //
 //   gan [--max-epochs 5] [--max-steps -1] [--batch-size 64] [--data-root DIR] [--out DIR] [--check]
 //
@@ -40,11 +42,19 @@ struct LossHistory {
 };
 
 // Lightning's on_train_epoch_end image logging, as a callback that gets the module as its type.
+// Lightning's `self.logger.experiment.add_image("generated_images", grid, self.current_epoch)`,
+// plus the same grid as a PNG file beside the logs (torchvision's save_image).
 struct SampleReport {
   void on_train_epoch_end(volt::Context& ctx) {
-    const auto s = gan::sample_statistics(ctx.module<gan::GAN>().sample());
+    const torch::Tensor samples = ctx.module<gan::GAN>().sample();
+    const auto s = gan::sample_statistics(samples);
     fmt::print("epoch {}: samples mean {:.3f}, background {:.2f}, neighbour correlation {:.3f}, spread {:.3f}\n",
                ctx.current_epoch(), s.mean, s.background_fraction, s.neighbour_correlation, s.spread_across_samples);
+    const torch::Tensor grid = volt::make_grid(samples, {.normalize = true, .value_range = {{-1.0, 1.0}}});
+    if (auto* tensorboard = ctx.loggers().find<volt::loggers::TensorBoardLogger>())
+      tensorboard->add_image("generated_images", grid, ctx.current_epoch());
+    const fs::path dir = ctx.first_logger_dir().empty() ? ctx.default_root_dir() : ctx.first_logger_dir();
+    volt::write_png(dir / fmt::format("samples_epoch_{}.png", ctx.current_epoch()), grid);
   }
 };
 
@@ -89,8 +99,13 @@ int main(int argc, char** argv) {
   // One callback each, without spelling out the strategy and precision.
   auto trainer = volt::make_trainer<gan::GAN, volt::data::FashionMNIST>(
       {.max_epochs = max_epochs, .max_steps = max_steps, .enable_progress_bar = !check, .default_root_dir = out},
-      LossHistory{&d_losses, &g_losses}, SampleReport{});
+      LossHistory{&d_losses, &g_losses}, SampleReport{},
+      volt::loggers::TensorBoardLogger{volt::loggers::TensorBoardLoggerOptions{.save_dir = out}});
   trainer.fit(model, data);
+  // The final samples, 8 per row, as torchvision's save_image writes them.
+  const fs::path samples_png = fs::path(out) / "samples.png";
+  volt::write_png(samples_png, volt::make_grid(model.sample(), {.normalize = true, .value_range = {{-1.0, 1.0}}}));
+  fmt::print("samples written to {}\n", samples_png.string());
 
   const auto after = gan::sample_statistics(model.sample());
   const double d_end = mean_of_last(d_losses, 50), g_end = mean_of_last(g_losses, 50);
@@ -124,6 +139,8 @@ int main(int argc, char** argv) {
   };
   expect(trainer.global_step() == max_steps, fmt::format("global_step {} != max_steps {}", trainer.global_step(), max_steps));
   expect(finite, "a loss is not finite");
+  expect(fs::is_regular_file(samples_png) && fs::file_size(samples_png) > 1000,
+         fmt::format("{} was not written", samples_png.string()));
   // Chance is ln 2 = 0.693 for the discriminator; a discriminator that wins outright goes to 0
   // and leaves the generator without a gradient.
   expect(d_end > 0.05 && d_end < 0.69, fmt::format("d_loss of the last batches {:.3f} not in (0.05, 0.69)", d_end));
