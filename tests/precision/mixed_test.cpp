@@ -105,7 +105,7 @@ struct Net : torch::nn::Module {
   void on_train_batch_end(const torch::Tensor&, const volt::data::Example&, std::int64_t, volt::Context& ctx) {
     probes.autocast_outside.push_back(at::autocast::is_cpu_enabled());
     probes.param.push_back(fc1->weight.scalar_type());
-    probes.lrs.push_back(ctx.optimizers().at(0)->param_groups()[0].options().get_lr());
+    probes.lrs.push_back(ctx.raw_optimizers().at(0)->param_groups()[0].options().get_lr());
     if (scaler) probes.scales.push_back(scaler->get_scale());
     if (ctx.global_step() == save_at_step) {
       saved_scaler_state = scaler->state_dict();
