@@ -13,10 +13,12 @@
 #include <volt/callbacks/impl/progress_bar.ipp>
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
+#include <volt/checkpoint/impl/checkpoint_hooks.ipp>
 #include <volt/checkpoint/impl/module_state.ipp>
 #include <volt/checkpoint/impl/safetensors.ipp>
 #include <volt/checkpoint/impl/trainer_checkpoint.ipp>
 #include <volt/core/impl/metrics.ipp>
+#include <volt/core/impl/trainer_options.ipp>
 #include <volt/data/impl/fashion_mnist.ipp>
 #include <volt/data/impl/idx.ipp>
 #include <volt/detail/impl/terminal.ipp>
