@@ -121,8 +121,8 @@ inline std::string summarize(const torch::nn::Module& module, int max_depth = 1)
   }
   const std::int64_t total = detail::count_parameters(module, [](const auto&) { return true; });
   const std::int64_t trainable = detail::count_parameters(module, [](const auto& p) { return p.requires_grad(); });
-  // Lightning multiplies the count by the Trainer's precision bits; volt sizes each parameter by
-  // its dtype, which is the same for the true policies and exact for mixed ones (fp32 parameters).
+  // Lightning estimates from the Trainer's precision setting; volt sizes each parameter by its
+  // dtype, which the precision set before the summary runs (mixed policies: fp32 parameters).
   const double megabytes = static_cast<double>(parameter_bytes(module)) / 1e6;
 
   // Lightning's _format_summary_table, including its divider width (sum of widths + 3 per
