@@ -29,12 +29,4 @@ VOLT_INLINE void print_fit_summary(std::ostream& out, std::span<const std::strin
       << fmt::format("volt: optimizers: {} ({}); device {}; precision {}\n", num_optimizers, lrs, device, precision);
 }
 
-VOLT_INLINE void warn_loader_without_step(std::ostream& out, bool has_loader, bool has_step, std::string_view loader,
-                                          std::string_view step, std::string_view consequence) {
-  if (has_loader && !has_step)
-    out << fmt::format("volt: warning: You passed in a `{}` but have no `{}`. {}\n", loader, step, consequence);
-  if (has_step && !has_loader)
-    out << fmt::format("volt: warning: You defined a `{}` but have no `{}`. {}\n", step, loader, consequence);
-}
-
 }  // namespace volt::detail
