@@ -16,6 +16,9 @@ cat training.out
 # Precision policies (bf16-mixed against fp32), built beside the training bench.
 # shellcheck disable=SC2086
 "$(dirname "$training")/volt_bench_precision" $args || status=1
+# volt::DDP: 2 processes x 1 thread against 1 process x 2 threads (Gloo, this machine's cores).
+# shellcheck disable=SC2086
+"$(dirname "$training")/volt_bench_ddp" $args || status=1
 if [ "${VOLT_BENCH_SKIP_COMPILE:-0}" = 1 ]; then
   echo "bench compile skipped: VOLT_BENCH_SKIP_COMPILE=1"
 else

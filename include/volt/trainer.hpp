@@ -388,7 +388,7 @@ class Trainer {
     model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
     auto merged = merge_callbacks(callbacks_, *model_callbacks_);
     state_.monitored_metrics = monitored_metrics(merged);
-    state_.first_logger_dir = share_logger_version(merged);
+    state_.first_logger_dir = share_logger_version(merged, strategy_);
     return typename run_type<decltype(merged)>::type(module, data, strategy_, precision_, merged, effective_, state_,
                                                      metrics_);
   }
@@ -396,8 +396,9 @@ class Trainer {
   // One version_N for all loggers of a run: those that have not fixed theirs take the first
   // fixed one's, else the largest next free version among them. Returns the first logger's
   // folder (empty without a logger), where ModelCheckpoint saves by default, as Lightning's.
+  // Several processes take rank 0's choice: their file systems may differ (one per host).
   template <class Merged>
-  static std::filesystem::path share_logger_version(Merged& merged) {
+  static std::filesystem::path share_logger_version(Merged& merged, StrategyT& strategy) {
     std::optional<std::int64_t> fixed;
     std::int64_t next = 0;
     hooks::for_each_callback(merged, [&](auto& c) {
@@ -407,6 +408,8 @@ class Trainer {
         else next = std::max(next, loggers::next_version(dir.root_dir()));
       }
     });
+    if (!fixed && next_version_needed(merged) && strategy.world_size() > 1)
+      next = strategy.broadcast(torch::tensor(next, torch::kInt64), 0).template item<std::int64_t>();
     std::optional<std::filesystem::path> first;
     hooks::for_each_callback(merged, [&](auto& c) {
       if constexpr (requires { c.versioned_log_dir(); }) c.versioned_log_dir().choose_version(fixed.value_or(next));
@@ -414,6 +417,15 @@ class Trainer {
         if (!first) first = c.log_dir();
     });
     return first.value_or(std::filesystem::path{});
+  }
+
+  template <class Merged>
+  static bool next_version_needed(Merged& merged) {
+    bool needed = false;
+    hooks::for_each_callback(merged, [&](auto& c) {
+      if constexpr (requires { c.versioned_log_dir(); }) needed = true;
+    });
+    return needed;
   }
 
   void engage_builtins() {

@@ -2,21 +2,31 @@
 // case starts the local launcher (strategy/launcher.hpp) on this very executable with the hidden
 // tag [ddp_worker] and VOLT_DDP_TEST_* variables; each rank then runs a real Trainer.fit and
 // writes what it saw into a temporary folder, which the parent compares:
-//   - weights after every epoch bitwise equal across ranks, and (2 ranks) bitwise equal to an
-//     emulated reference (each rank's gradient times 1/world, summed in rank order, as the
-//     Reducer does; 3 ranks: within 1e-6, see check_fit); against one process on the combined
-//     batch equal within 1e-6 relative; with 2 and 3 ranks, with and without
-//     accumulate_grad_batches = 2 (no_sync);
+//   - weights after every epoch bitwise equal across ranks, and bitwise equal to an emulated
+//     reference (each rank's gradient times 1/world, laid out as the Reducer's bucket and summed
+//     in the order of Gloo's ring allreduce); against one process on the combined batch equal
+//     within 1e-6 relative; with 2 and 3 ranks, with and without accumulate_grad_batches = 2
+//     (no_sync);
 //   - the collectives (reduce, all_gather, broadcast, reduce_boolean_decision, barrier);
 //   - a rank killed mid-epoch: the launcher names it, and the other rank fails by itself (its
-//     error, naming its rank, is written before the launcher's grace period would kill it).
+//     error, naming its rank, is written before the launcher's grace period would kill it);
+//   - a rank whose own code throws, with OnExceptionCheckpoint: every rank exits non-zero long
+//     before the collective timeout (no barrier in the exception path);
+//   - SIGTERM sent to the launcher of devices = 2 (a program that re-executes itself): every
+//     rank stops at the same batch, one checkpoint, exact resume, also with accumulation;
+//   - two "hosts": two network namespaces joined by a veth pair, one rank in each;
+//   - the loggers of a run share rank 0's version_N on every rank;
+//   - BF16True on Gloo: an error at set-up naming the precision, the backend and the fix.
 // Every launch is bounded: a rank that hangs is killed by the launcher after its grace period.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +37,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -35,6 +47,7 @@
 #include <volt/data/tensor_loader.hpp>
 #include <volt/strategy/cluster_environment.hpp>
 #include <volt/strategy/ddp.hpp>
+#include <volt/loops/preemption.hpp>
 #include <volt/strategy/launcher.hpp>
 #include <volt/volt.hpp>
 
@@ -78,9 +91,22 @@ struct WorkerModule : Net {
   torch::nn::Linear unused{nullptr};  // VOLT_DDP_TEST_UNUSED: a layer the loss never reaches
   std::int64_t kill_rank_at_step = -1;     // this rank kills itself (SIGKILL) at this global step
   std::int64_t preempt_rank_at_step = -1;  // this rank gets SIGTERM (preemption) at this global step
+  std::int64_t throw_rank_at_step = -1;    // this rank's own code throws at this global step
+  // Every rank marks that it reached this global step, then waits (bounded) for the SIGTERM the
+  // test sends to the launcher, so that the signal arrives mid-fit on every rank.
+  std::int64_t wait_sigterm_at_step = -1;
+  bool waited = false;
   torch::Tensor training_step(const volt::data::Example& batch, std::int64_t batch_idx, volt::Context& ctx) {
     if (ctx.global_step() == kill_rank_at_step) ::raise(SIGKILL);
     if (ctx.global_step() == preempt_rank_at_step) ::raise(SIGTERM);
+    if (ctx.global_step() == throw_rank_at_step)
+      throw std::runtime_error(fmt::format("the test's own error on rank {}", ctx.global_rank()));
+    if (ctx.global_step() == wait_sigterm_at_step && !std::exchange(waited, true)) {
+      std::ofstream(out / fmt::format("rank{}_waiting", ctx.global_rank())) << "waiting";
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+      while (volt::loops::preemption_signal().load() == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     // A per-rank value with a per-rank weight: its sync_dist epoch mean is checked by the parent.
     const auto r = ctx.global_rank();
     ctx.log("spread", static_cast<double>(10 * r + batch_idx),
@@ -122,17 +148,21 @@ void worker_fit(const fs::path& out, const volt::DDP& ddp) {
   const auto rank = ddp.global_rank();
   if (auto kill = env("VOLT_DDP_TEST_KILL_RANK"); kill && std::stoll(*kill) == rank) module.kill_rank_at_step = 2;
   if (auto p = env("VOLT_DDP_TEST_PREEMPT_RANK"); p && std::stoll(*p) == rank) module.preempt_rank_at_step = 3;
+  if (auto t = env("VOLT_DDP_TEST_THROW_RANK"); t && std::stoll(*t) == rank) module.throw_rank_at_step = 2;
+  if (auto w = env("VOLT_DDP_TEST_WAIT_SIGTERM_AT")) module.wait_sigterm_at_step = std::stoll(*w);
   if (env("VOLT_DDP_TEST_UNUSED")) module.unused = module.register_module("unused", torch::nn::Linear(3, 3));
   WorkerData data;
   const bool files = env("VOLT_DDP_TEST_FILES").has_value();  // logs and checkpoints on
-  volt::Trainer<WorkerModule, WorkerData, volt::DDP, volt::precision::FP32, volt::ModelCheckpoint> trainer(
-      {.logger = files, .max_epochs = kEpochs, .enable_progress_bar = false,
-       .enable_model_summary = false,
-       .accumulate_grad_batches = std::stoll(env("VOLT_DDP_TEST_ACCUMULATE").value_or("1")),
-       .default_root_dir = out.string()},
-      ddp, volt::precision::FP32{},
-      volt::ModelCheckpoint({.dirpath = (out / "checkpoints").string(), .monitor = "local_loss", .save_top_k = 1,
-                             .mode = volt::Mode::min}));
+  volt::Trainer<WorkerModule, WorkerData, volt::DDP, volt::precision::FP32, volt::ModelCheckpoint,
+                volt::OnExceptionCheckpoint>
+      trainer({.logger = files, .max_epochs = kEpochs, .enable_progress_bar = false,
+               .enable_model_summary = false,
+               .accumulate_grad_batches = std::stoll(env("VOLT_DDP_TEST_ACCUMULATE").value_or("1")),
+               .default_root_dir = out.string()},
+              ddp, volt::precision::FP32{},
+              volt::ModelCheckpoint({.dirpath = (out / "checkpoints").string(), .monitor = "local_loss",
+                                     .save_top_k = 1, .mode = volt::Mode::min}),
+              volt::OnExceptionCheckpoint({.dirpath = out / "on_exception"}));
   volt::FitOptions fit_options;
   if (auto resume = env("VOLT_DDP_TEST_RESUME")) fit_options.ckpt_path = *resume;
   const auto result = trainer.fit(module, data, fit_options);
@@ -141,6 +171,37 @@ void worker_fit(const fs::path& out, const volt::DDP& ddp) {
                      trainer.global_step(),
                      std::get<volt::ModelCheckpoint>(trainer.callbacks()).best_model_path());
 }
+
+// Two loggers and a ModelCheckpoint without a dirpath (it saves under the first logger's
+// version_N/checkpoints): every rank reports the versions and the best path it saw.
+void worker_loggers(const fs::path& out, const volt::DDP& ddp) {
+  WorkerModule module;
+  module.out = out;
+  WorkerData data;
+  volt::Trainer<WorkerModule, WorkerData, volt::DDP, volt::precision::FP32, volt::loggers::CSVLogger,
+                volt::loggers::TensorBoardLogger, volt::ModelCheckpoint>
+      trainer({.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false,
+               .default_root_dir = out.string()},
+              ddp, volt::precision::FP32{}, volt::loggers::CSVLogger({.save_dir = out}),
+              volt::loggers::TensorBoardLogger({.save_dir = out}),
+              volt::ModelCheckpoint({.monitor = "local_loss", .save_top_k = 1, .mode = volt::Mode::min}));
+  trainer.fit(module, data);
+  const auto& callbacks = trainer.callbacks();
+  write_text(out / fmt::format("rank{}_versions.txt", ddp.global_rank()),
+             fmt::format("{} {} {}", std::get<volt::loggers::CSVLogger>(callbacks).version(),
+                         std::get<volt::loggers::TensorBoardLogger>(callbacks).version(),
+                         std::get<volt::ModelCheckpoint>(callbacks).best_model_path()));
+}
+
+// A Trainer with BF16True: on Gloo it must fail at set-up, before training_step ever runs.
+struct Bf16Module : Net {
+  std::int64_t steps = 0;
+  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t) {
+    ++steps;
+    return torch::mse_loss(forward(batch.data), batch.target);
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(kLr)); }
+};
 
 void worker_collectives(const fs::path& out, const volt::DDP& ddp) {
   const auto r = static_cast<double>(ddp.global_rank());
@@ -165,12 +226,65 @@ void worker_collectives(const fs::path& out, const volt::DDP& ddp) {
 
 // Runs the worker tag of this binary on `ranks` processes; returns the launch's result.
 volt::LaunchResult launch(std::int64_t ranks, const std::string& scenario, const fs::path& out,
-                          std::map<std::string, std::string> extra = {}) {
+                          std::map<std::string, std::string> extra = {},
+                          std::chrono::seconds grace = std::chrono::seconds(60)) {
   extra["VOLT_DDP_TEST_SCENARIO"] = scenario;
   extra["VOLT_DDP_TEST_OUT"] = out.string();
   extra["OMP_NUM_THREADS"] = "1";
   return volt::launch_processes({"/proc/self/exe", "[ddp_worker]"},
-                                {.nprocs = ranks, .grace = std::chrono::seconds(60), .env = std::move(extra)});
+                                {.nprocs = ranks, .grace = grace, .env = std::move(extra)});
+}
+
+std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// Starts `argv` with this process's environment plus `extra` (posix_spawn: no code runs between
+// fork and exec in this multi-threaded process).
+pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    if (!extra.count(kv.substr(0, kv.find('=')))) vars.push_back(kv);
+  }
+  for (const auto& [k, v] : extra) vars.push_back(k + "=" + v);
+  std::vector<std::string> args = argv;
+  std::vector<char*> envp, argp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  for (auto& a : args) argp.push_back(a.data());
+  argp.push_back(nullptr);
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, argp[0], nullptr, nullptr, argp.data(), envp.data()) != 0)
+    throw std::runtime_error("posix_spawn failed");
+  return pid;
+}
+
+// Polls `done` every 20 ms, at most `limit` (a bound against a hang, not a timed assertion).
+template <class Done>
+bool wait_until(Done done, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// The exit code of `pid` (128 + signal when killed); killed with SIGKILL after `limit`.
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  const bool exited = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, limit);
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+std::int64_t count_files(const fs::path& dir, const std::string& extension) {
+  std::int64_t n = 0;
+  for (const auto& f : fs::recursive_directory_iterator(dir))
+    if (f.path().extension() == extension) ++n;
+  return n;
 }
 
 fs::path fresh_dir(const std::string& name) {
@@ -186,14 +300,47 @@ torch::Tensor load(const fs::path& path) {
   return t;
 }
 
+// Gloo's ring allreduce (gloo/allreduce.cc, `ring`), summing each rank's flat bucket: the buffer
+// is cut into world blocks of segments (at least two segments per rank, at most 1 MiB each);
+// block k travels the ring from rank k-1 down to rank k, each rank adding its own values to what
+// it received, so block k is x_k + (x_{k+1} + (... + (x_{k+w-2} + x_{k+w-1}))).
+torch::Tensor gloo_ring_sum(const std::vector<torch::Tensor>& flat) {
+  const auto world = static_cast<std::int64_t>(flat.size());
+  const std::int64_t n = flat[0].numel(), element = flat[0].element_size(), total = n * element;
+  const std::int64_t max_segment = std::max<std::int64_t>(1, (1 << 20) / element) * element;
+  std::int64_t segments = std::max((total + max_segment - 1) / max_segment, 2 * world);
+  segments = (segments + world - 1) / world * world;
+  std::int64_t segment_bytes = (total + segments - 1) / segments;
+  segment_bytes = (segment_bytes + element - 1) / element * element;
+  const std::int64_t block = segments / world * segment_bytes / element;
+  auto out = torch::empty_like(flat[0]);
+  for (std::int64_t k = 0; k < world && k * block < n; ++k) {
+    const auto begin = k * block, length = std::min(block, n - begin);
+    auto sum = flat[(k + world - 1) % world].narrow(0, begin, length).clone();
+    for (std::int64_t j = world - 2; j >= 0; --j) sum = flat[(k + j) % world].narrow(0, begin, length) + sum;
+    out.narrow(0, begin, length).copy_(sum);
+  }
+  return out;
+}
+
 // The Reducer's arithmetic, in one process: each rank's (locally accumulated) gradient times
-// 1/world, summed in rank order, then SGD. combined = true: one backward on all ranks' batches
+// 1/world, flattened in the bucket's layout, summed as Gloo's ring does, then SGD. combined = true: one backward on all ranks' batches
 // at once instead (differs by float rounding only).
 std::vector<torch::Tensor> reference(std::int64_t world, std::int64_t accumulate, bool combined) {
   Net net;
   const auto x = data_x(), y = data_y();
   torch::optim::SGD sgd(net.parameters(), torch::optim::SGDOptions(kLr));
   std::vector<torch::Tensor> epochs;
+  auto params = net.parameters();
+  std::vector<std::size_t> parameter_order, ready_order;
+  bool recording = false;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    parameter_order.push_back(i);
+    params[i].register_hook([&ready_order, &recording, i](const torch::Tensor&) {
+      if (recording) ready_order.push_back(i);
+    });
+  }
+  std::int64_t synced_steps = 0;
   for (int epoch = 0; epoch < kEpochs; ++epoch) {
     std::vector<std::vector<std::int64_t>> shards;
     for (std::int64_t r = 0; r < world; ++r)
@@ -214,25 +361,31 @@ std::vector<torch::Tensor> reference(std::int64_t world, std::int64_t accumulate
           (loss / static_cast<double>(accumulate)).backward();
         }
       } else {
-        std::vector<torch::Tensor> total;
+        // The bucket's layout: parameter order at the first synchronized step, then the order in
+        // which gradients became ready in it (the Reducer's rebuild_buckets after step 0).
+        const auto& layout = synced_steps++ == 0 ? parameter_order : ready_order;
+        std::vector<torch::Tensor> flats;
         for (std::int64_t r = 0; r < world; ++r) {
           sgd.zero_grad();
           for (std::int64_t b = first; b < first + accumulate; ++b) {
             const auto idx = batch_of(r, b);
             auto loss = torch::mse_loss(net.forward(x.index_select(0, idx)), y.index_select(0, idx));
             if (accumulate > 1) loss = loss / static_cast<double>(accumulate);
+            recording = ready_order.empty() && b == first + accumulate - 1;
             loss.backward();
+            recording = false;
           }
-          std::size_t k = 0;
-          for (auto& p : net.parameters()) {
-            auto share = p.grad() * (1.0 / static_cast<double>(world));
-            if (r == 0) total.push_back(share);
-            else total[k] = total[k] + share;
-            ++k;
-          }
+          std::vector<torch::Tensor> shares;
+          for (const auto i : layout) shares.push_back((params[i].grad() * (1.0 / static_cast<double>(world))).flatten());
+          flats.push_back(torch::cat(shares));
         }
-        std::size_t k = 0;
-        for (auto& p : net.parameters()) p.mutable_grad() = total[k++];
+        const auto sum = gloo_ring_sum(flats);
+        std::int64_t offset = 0;
+        for (const auto i : layout) {
+          const auto n = params[i].numel();
+          params[i].mutable_grad() = sum.narrow(0, offset, n).view_as(params[i]).clone();
+          offset += n;
+        }
       }
       sgd.step();
     }
@@ -256,11 +409,9 @@ void check_fit(std::int64_t world, std::int64_t accumulate) {
     INFO("epoch " << epoch);
     const auto rank0 = load(out / fmt::format("rank0_epoch{}.pt", epoch));
     for (std::int64_t r = 1; r < world; ++r) CHECK(torch::equal(rank0, load(out / fmt::format("rank{}_epoch{}.pt", r, epoch))));
-    // Two ranks: a + b is the same sum in any order, so the Reducer's result is bitwise the
-    // emulated one. Three: Gloo's ring allreduce starts each segment's sum at a different rank,
-    // so (a + b) + c and (b + c) + a differ in the last bit; equal to float rounding only.
-    if (world == 2) CHECK(torch::equal(rank0, emulated[epoch]));
-    else CHECK(relative_difference(rank0, emulated[epoch]) <= 1e-6);
+    // Bitwise, with 3 ranks too: the emulation sums in Gloo's ring order (gloo_ring_sum) over the
+    // Reducer's bucket layout.
+    CHECK(torch::equal(rank0, emulated[epoch]));
     CHECK(relative_difference(rank0, combined[epoch]) <= 1e-6);
     CHECK_FALSE(torch::equal(rank0, Net().flat()));  // it trained
   }
@@ -277,10 +428,13 @@ TEST_CASE("ddp worker (run by the DDP tests through the launcher)", "[.ddp_worke
     return;
   }
   try {
-    volt::DDP ddp({.timeout = std::chrono::seconds(60),
+    // VOLT_DDP_TEST_DEVICES = N: this process is the launcher (devices = N re-executes it).
+    volt::DDP ddp({.devices = std::stoll(env("VOLT_DDP_TEST_DEVICES").value_or("1")),
+                   .timeout = std::chrono::seconds(std::stoll(env("VOLT_DDP_TEST_TIMEOUT_S").value_or("60"))),
                    .find_unused_parameters = env("VOLT_DDP_TEST_UNUSED").has_value(),
                    .gradient_as_bucket_view = env("VOLT_DDP_TEST_BUCKET_VIEW").has_value()});
     if (*scenario == "fit") worker_fit(*out, ddp);
+    else if (*scenario == "loggers") worker_loggers(*out, ddp);
     else if (*scenario == "collectives") worker_collectives(*out, ddp);
     else FAIL("unknown scenario " << *scenario);
   } catch (const std::exception& e) {
@@ -499,4 +653,184 @@ TEST_CASE("The launcher: every rank gets its environment; a failing rank is name
   CHECK(result.failed_rank == std::optional<std::int64_t>(2));
   CHECK_THAT(result.message, Catch::Contains("rank 2 of 3 exited with code 7"));
   fs::remove_all(out);
+}
+
+namespace {
+// SIGTERM to the launcher of devices = 2 (this binary re-executing itself, as a user's program
+// with volt::DDP{{.devices = 2}} does), while both ranks are inside global step 1.
+void check_launcher_preemption(std::int64_t accumulate) {
+  INFO("accumulate_grad_batches = " << accumulate);
+  const auto acc = std::to_string(accumulate);
+  const auto reference_dir = fresh_dir("launcher_reference" + acc);
+  REQUIRE(launch(2, "fit", reference_dir, {{"VOLT_DDP_TEST_ACCUMULATE", acc}}).exit_code == 0);
+  const auto out = fresh_dir("launcher_sigterm" + acc);
+  const pid_t launcher = spawn({self_exe(), "[ddp_worker]"},
+                               {{"VOLT_DDP_TEST_SCENARIO", "fit"}, {"VOLT_DDP_TEST_OUT", out.string()},
+                                {"OMP_NUM_THREADS", "1"}, {"VOLT_DDP_TEST_DEVICES", "2"},
+                                {"VOLT_DDP_TEST_ACCUMULATE", acc}, {"VOLT_DDP_TEST_WAIT_SIGTERM_AT", "1"}});
+  const bool both_waiting = wait_until(
+      [&] { return fs::exists(out / "rank0_waiting") && fs::exists(out / "rank1_waiting"); }, std::chrono::seconds(180));
+  if (!both_waiting) ::kill(launcher, SIGKILL);
+  REQUIRE(both_waiting);
+  ::kill(launcher, SIGTERM);  // the launcher only: it passes the signal on to every rank
+  REQUIRE(wait_exit(launcher, std::chrono::seconds(180)) == 0);
+  // Both stop after the same batch, at the end of global step 1 (with accumulation: after the
+  // window's second batch, where gradients are in sync, not inside the window).
+  const auto r0 = read_text(out / "rank0_result.txt");
+  CHECK(r0 == read_text(out / "rank1_result.txt"));
+  CHECK_THAT(r0, Catch::StartsWith("preempted 2 "));
+  CHECK(count_files(out, ".ckpt") == 1);
+  REQUIRE(fs::exists(out / "preempted.ckpt"));
+  const auto result = launch(2, "fit", out,
+                             {{"VOLT_DDP_TEST_RESUME", (out / "preempted.ckpt").string()}, {"VOLT_DDP_TEST_ACCUMULATE", acc}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(read_text(out / "rank0_result.txt"), Catch::StartsWith(fmt::format("finished {} ", 12 / accumulate)));
+  for (int epoch = 0; epoch < kEpochs; ++epoch)
+    for (std::int64_t r = 0; r < 2; ++r)
+      CHECK(torch::equal(load(out / fmt::format("rank{}_epoch{}.pt", r, epoch)),
+                         load(reference_dir / fmt::format("rank0_epoch{}.pt", epoch))));
+  fs::remove_all(out);
+  fs::remove_all(reference_dir);
+}
+}  // namespace
+
+TEST_CASE("DDP: SIGTERM to the launcher (devices = 2) stops every rank at the same batch; exact resume",
+          "[strategy][ddp]") {
+  check_launcher_preemption(1);
+  check_launcher_preemption(2);  // resume exact under no_sync too (bitwise, as uninterrupted)
+}
+
+TEST_CASE("DDP: a rank whose own code throws, with OnExceptionCheckpoint, makes every rank exit promptly",
+          "[strategy][ddp]") {
+  const auto out = fresh_dir("throw");
+  // A collective timeout and a launcher grace far above the bound below: a rank left waiting at
+  // a barrier would show as a launch that takes minutes and a rank 0 killed without its error.
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = launch(2, "fit", out, {{"VOLT_DDP_TEST_THROW_RANK", "1"}, {"VOLT_DDP_TEST_TIMEOUT_S", "300"}},
+                             std::chrono::seconds(240));
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  INFO(result.message << " (" << seconds << " s)");
+  CHECK(result.exit_code != 0);
+  CHECK(result.failed_rank.has_value());
+  CHECK_THAT(read_text(out / "rank1_error.txt"), Catch::Contains("the test's own error on rank 1"));
+  // Rank 0 failed by itself (its peer hung up) instead of being killed by the launcher, and
+  // wrote the one on-exception checkpoint.
+  CHECK_THAT(read_text(out / "rank0_error.txt"), Catch::Contains("volt: DDP rank 0 of 2 failed"));
+  CHECK(fs::exists(out / "on_exception" / "on_exception.ckpt"));
+  CHECK(count_files(out, ".ckpt") == 1);
+  CHECK(seconds < 120.0);  // generous: the hang it guards against lasts the 300 s timeout
+  fs::remove_all(out);
+}
+
+TEST_CASE("DDP: all loggers of one run share rank 0's version on every rank", "[strategy][ddp]") {
+  const auto out = fresh_dir("versions");
+  fs::create_directories(out / "lightning_logs" / "version_0");
+  fs::create_directories(out / "lightning_logs" / "version_3");
+  const auto result = launch(2, "loggers", out);
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const auto r0 = read_text(out / "rank0_versions.txt");
+  CHECK(r0 == read_text(out / "rank1_versions.txt"));
+  CHECK_THAT(r0, Catch::StartsWith("4 4 "));
+  CHECK_THAT(r0, Catch::Contains((fs::path("lightning_logs") / "version_4" / "checkpoints").string()));
+  std::vector<std::string> versions;
+  for (const auto& f : fs::directory_iterator(out / "lightning_logs")) versions.push_back(f.path().filename().string());
+  std::sort(versions.begin(), versions.end());
+  CHECK(versions == std::vector<std::string>{"version_0", "version_3", "version_4"});
+  CHECK(fs::exists(out / "lightning_logs" / "version_4" / "metrics.csv"));
+  std::int64_t events = 0;
+  for (const auto& f : fs::directory_iterator(out / "lightning_logs" / "version_4"))
+    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) ++events;
+  CHECK(events == 1);
+  CHECK(count_files(out, ".ckpt") == 1);
+  fs::remove_all(out);
+}
+
+TEST_CASE("DDP on Gloo with BF16True: an error at set-up naming the precision, the backend and the fix",
+          "[strategy][ddp]") {
+  STATIC_REQUIRE(volt::DDP::gloo_can_reduce(torch::kFloat32));
+  STATIC_REQUIRE(volt::DDP::gloo_can_reduce(torch::kFloat16));
+  STATIC_REQUIRE_FALSE(volt::DDP::gloo_can_reduce(torch::kBFloat16));
+  Bf16Module module;
+  WorkerData data;
+  volt::Trainer<Bf16Module, WorkerData, volt::DDP, volt::precision::BF16True> trainer(
+      {.logger = false, .max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false,
+       .enable_model_summary = false},
+      volt::DDP{}, volt::precision::BF16True{});
+  const auto dir = fresh_dir("bf16");
+  ::setenv("VOLT_DDP_TEST_OUT", dir.c_str(), 1);  // WorkerData::prepare_data writes its mark there
+  ::setenv("RANK", "0", 1);
+  std::string message;
+  try {
+    trainer.fit(module, data);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  ::unsetenv("RANK");
+  ::unsetenv("VOLT_DDP_TEST_OUT");
+  CHECK_THAT(message, Catch::Contains("precision \"bf16-true\""));
+  CHECK_THAT(message, Catch::Contains("Gloo backend"));
+  CHECK_THAT(message, Catch::Contains("BFloat16"));
+  CHECK_THAT(message, Catch::Contains("Fix: use a mixed policy"));
+  CHECK(module.steps == 0);
+  // The same precision is fine on the one dtype check's other side: float32 and bf16-mixed.
+  volt::DDP{}.check_precision(volt::precision::BF16Mixed{});
+  volt::DDP{}.check_precision(volt::precision::FP32{});
+  fs::remove_all(dir);
+}
+
+// Two "hosts" on this machine: a user and network namespace (unshare -rn) with a veth pair,
+// whose peer end is moved into a second network namespace; rank 0 runs in the first (10.77.0.1,
+// GLOO_SOCKET_IFNAME=va), rank 1 in the second (10.77.0.2, vb), so the rendezvous and every
+// collective cross the link. Skipped where unprivileged namespaces, ip (iproute2) or veth are
+// not available.
+TEST_CASE("DDP across two network namespaces joined by a veth pair equals the one-host run", "[strategy][ddp]") {
+  if (std::system("command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && "
+                  "command -v timeout >/dev/null 2>&1 && "
+                  "timeout 20 unshare -rn sh -c 'ip link add name va type veth peer name vb' >/dev/null 2>&1") != 0) {
+    WARN("volt: skipped: needs unshare (util-linux), ip (iproute2) and permission to create a user and network "
+         "namespace with a veth pair (unshare -rn)");
+    return;
+  }
+  const auto out = fresh_dir("two_hosts");
+  const auto script = out / "two_hosts.sh";
+  std::ofstream(script) << R"(out=$1; exe=$2
+common="WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=10.77.0.1 MASTER_PORT=29500 VOLT_DDP_TEST_SCENARIO=fit VOLT_DDP_TEST_OUT=$out OMP_NUM_THREADS=1"
+ip link add name va type veth peer name vb || exit 90
+ip addr add 10.77.0.1/24 dev va && ip link set va up && ip link set lo up || exit 91
+unshare -n sh -c '
+  touch "$1/ns_ready"
+  i=0; while ! ip link show vb >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 600 ] && exit 92; sleep 0.05; done
+  ip addr add 10.77.0.2/24 dev vb && ip link set vb up && ip link set lo up || exit 93
+  exec env RANK=1 GLOO_SOCKET_IFNAME=vb '"$common"' "$2" "[ddp_worker]"
+' sh "$out" "$exe" &
+host_b=$!
+i=0; while [ ! -e "$out/ns_ready" ]; do i=$((i+1)); [ $i -gt 600 ] && exit 94; sleep 0.05; done
+ip link set vb netns $host_b || exit 95
+env RANK=0 GLOO_SOCKET_IFNAME=va $common "$exe" "[ddp_worker]"; r0=$?
+wait $host_b; r1=$?
+echo "rank 0 exited with $r0, rank 1 with $r1"
+[ $r0 -eq 0 ] && [ $r1 -eq 0 ]
+)";
+  // --pid --fork --kill-child: everything started inside dies with it, also on the timeout.
+  const auto command = fmt::format("timeout -k 5 240 unshare -rn --pid --fork --kill-child sh '{}' '{}' '{}' > '{}' 2>&1",
+                                    script.string(), out.string(), self_exe(), (out / "two_hosts.log").string());
+  const int status = std::system(command.c_str());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  INFO("log:\n" << read_text(out / "two_hosts.log"));
+  if (code >= 90 && code <= 95) {
+    WARN("volt: skipped: the namespaces could not be joined (step " << code << " of the script failed)");
+    fs::remove_all(out);
+    return;
+  }
+  REQUIRE(code == 0);
+  const auto one_host = fresh_dir("one_host");
+  REQUIRE(launch(2, "fit", one_host).exit_code == 0);
+  for (int epoch = 0; epoch < kEpochs; ++epoch)
+    for (int r = 0; r < 2; ++r)
+      CHECK(torch::equal(load(out / fmt::format("rank{}_epoch{}.pt", r, epoch)),
+                         load(one_host / fmt::format("rank0_epoch{}.pt", epoch))));
+  fs::remove_all(out);
+  fs::remove_all(one_host);
 }

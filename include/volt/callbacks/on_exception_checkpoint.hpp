@@ -9,6 +9,10 @@
 // Saving while handling the exception must not hide it: when the checkpoint cannot be written
 // (the failure came before the optimizers existed, or the write itself fails), a message goes to
 // std::cerr and the original exception is the one the Trainer rethrows.
+// Several processes (DDP): global rank 0 writes the file and no rank waits at a barrier, because
+// the error may be one rank's own (the others are then at their next collective, not here).
+// When another rank threw, rank 0's next collective fails at once ("Connection reset by peer")
+// and rank 0 writes the checkpoint then, from the weights every rank shares after each step.
 #include <exception>
 #include <filesystem>
 #include <iostream>

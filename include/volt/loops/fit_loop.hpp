@@ -188,7 +188,10 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     }
     if constexpr (!ManualOptimization<Module>)
       step_schedulers(run, optimization, Interval::step, run.state.global_step, SchedulerFilter::monitored);
-    if (preemption_requested(run)) {
+    // Several processes stop only where gradients are in sync: inside an accumulation window each
+    // rank holds its own local gradients, which rank 0's one checkpoint cannot carry.
+    const bool in_sync = ManualOptimization<Module> || run.state.global_step != steps_before || is_last;
+    if ((run.state.world_size <= 1 || in_sync) && preemption_requested(run)) {
       run.state.preempted = true;
       return false;
     }

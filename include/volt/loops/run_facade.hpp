@@ -78,8 +78,12 @@ void install_fit_operations(Run& run, Optimization& optimization) {
   }
   facade.save_checkpoint = [&run, &optimization](const std::filesystem::path& path, bool weights_only) {
     // One file, written by global rank 0; every rank leaves once it exists (Lightning's barrier).
+    // While an exception is handled (OnExceptionCheckpoint) there is no barrier: the error may be
+    // this rank's own, and the others would wait at their next collective, not here, until the
+    // timeout. Rank 0 writes (the weights are the same on every rank after each step); when
+    // another rank threw, rank 0 fails at once with "Connection reset by peer" and writes then.
     if (run.state.global_rank == 0) checkpoint::save_trainer_checkpoint(run, optimization, path, weights_only);
-    run.strategy.barrier();
+    if (!run.state.exception_reported) run.strategy.barrier();
   };
   facade.lr_scheduler_step = [&optimization](std::size_t index) { optimization.step_lr_scheduler(index); };
 }

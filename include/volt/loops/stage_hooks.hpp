@@ -38,6 +38,10 @@ void setup_stage(Run& run, Stage stage) {
   run.call_data(hooks::setup, stage);
   run.emit(hooks::setup, stage);
   run.call(hooks::configure_model);
+  // DDP: a precision whose gradients the backend cannot reduce fails here, before any step
+  // (fit only: evaluation reduces no gradients).
+  if constexpr (requires { run.strategy.check_precision(run.precision); })
+    if (stage == Stage::fit) run.strategy.check_precision(run.precision);
   run.strategy.setup_module(run.module);
   run.precision.convert_module(run.module);
 }

@@ -165,6 +165,34 @@ class DDP {
                                                 static_cast<std::int64_t>(c10d::kDefaultFirstBucketBytes));
   }
 
+  // Called by the loops before setup_module: a precision whose gradients this backend cannot
+  // reduce is an error now, naming both, rather than at the first allreduce. The backend is known
+  // only at run time (NCCL reduces bfloat16, Gloo does not), so this is not a static_assert.
+  template <class Precision>
+  void check_precision(const Precision&) const {
+    torch::ScalarType dtype = torch::kFloat32;  // the mixed policies keep fp32 parameters
+    if constexpr (requires { Precision::parameter_dtype; }) dtype = Precision::parameter_dtype;
+    if (state_->device.is_cuda() || gloo_can_reduce(dtype)) return;
+    std::string name = "this precision";
+    if constexpr (requires { Precision::name; }) name = fmt::format("precision \"{}\"", Precision::name);
+    throw std::invalid_argument(fmt::format(
+        "volt: DDP cannot train with {}: its parameters and gradients are {}, and the Gloo backend (DDP on CPU) "
+        "cannot allreduce {} (torch 1.13's ProcessGroupGloo reduces float32, float64, float16 and integer tensors). "
+        "Fix: use a mixed policy (\"bf16-mixed\" computes in bfloat16 and keeps fp32 parameters and gradients), "
+        "\"32-true\", or DDP on CUDA devices (NCCL reduces bfloat16).",
+        name, c10::toString(dtype), c10::toString(dtype)));
+  }
+  // The dtypes torch 1.13's ProcessGroupGloo reduces (its GENERATE_ALL_TYPES switch).
+  static constexpr bool gloo_can_reduce(torch::ScalarType dtype) noexcept {
+    switch (dtype) {
+      case torch::kFloat32: case torch::kFloat64: case torch::kFloat16: case torch::kInt8: case torch::kUInt8:
+      case torch::kInt32: case torch::kInt64:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   // The Reducer is prepared only when gradients are synchronized this step (not under no_sync).
   template <class Precision, class Hooks>
   void backward(Precision& precision, const torch::Tensor& loss, Hooks& hooks) {
@@ -238,7 +266,8 @@ class DDP {
   }
 
   // Collectives (Lightning's strategy.reduce / all_gather / broadcast / barrier /
-  // reduce_boolean_decision). Gloo reduces neither bf16 nor fp16: they travel as fp32.
+  // reduce_boolean_decision). Gloo has no bfloat16 reduction, and an fp16 sum loses digits: both
+  // travel as fp32.
   torch::Tensor reduce(const torch::Tensor& tensor, ReduceOp op = ReduceOp::mean) const {
     auto work = wire(tensor);
     run("reduce", [&] {

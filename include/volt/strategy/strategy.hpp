@@ -3,7 +3,9 @@
 // cooperate, and the owner of the step. The loops call strategy.backward and
 // strategy.optimizer_step only; the strategy calls the precision (a DDP strategy prepares its
 // Reducer for backward there, or wraps the closure). Held by value by the Trainer;
-// SingleDevice is the first, DDP fits the same shape.
+// SingleDevice is the first, DDP fits the same shape. Optional: check_precision(precision),
+// called before setup_module, rejects a precision the strategy's run-time backend cannot
+// reduce (DDP on Gloo and bf16-true) with an error before any step.
 #include <concepts>
 #include <cstdint>
 
