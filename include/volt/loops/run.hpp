@@ -34,7 +34,9 @@ struct Run {
   const TrainerOptions& options;
   RunState& state;
   MetricStore& metrics;
-  Context ctx;
+  // What the module's hooks get (RunContext<Module> for a module with configure_optimizers);
+  // callbacks and DataModules get it as its base, volt::Context (hooks/call.hpp).
+  hooks::hook_context_t<Module> ctx;
   std::chrono::steady_clock::time_point fit_started{};  // for max_time
 
   Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks&...> cbs, const TrainerOptions& o,
