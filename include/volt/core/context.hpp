@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <volt/core/example_input.hpp>
 #include <volt/core/hook_family.hpp>
 #include <volt/core/logger_refs.hpp>
 #include <volt/core/metrics.hpp>
@@ -81,6 +82,8 @@ struct RunState {
   LoggerRefs loggers{};  // the run's loggers, for ctx.loggers() (filled when a run starts)
   // The module's example_input_array sizes, for ModelSummary (set when the module has one).
   std::function<std::string()> example_input_sizes{};
+  // Each layer's sizes, for a module that is a torch::nn::Sequential (core/example_input.hpp).
+  std::function<std::vector<LayerSizes>()> example_layer_sizes{};
   // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
   std::vector<torch::Tensor> toggled_off{};
 };

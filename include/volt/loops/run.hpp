@@ -48,7 +48,11 @@ struct Run {
       if constexpr (Logger<std::remove_cvref_t<decltype(cb)>>) state.loggers.add(cb);
     });
     state.example_input_sizes = nullptr;
-    if constexpr (HasExampleInputArray<Module>) state.example_input_sizes = [&m] { return example_input_sizes(m); };
+    state.example_layer_sizes = nullptr;
+    if constexpr (HasExampleInputArray<Module>) {
+      state.example_input_sizes = [&m] { return example_input_sizes(m); };
+      state.example_layer_sizes = [&m] { return example_layer_sizes(m); };
+    }
   }
 
   // Records which hook runs (for messages) and sets its logging context (loops/hook_family_of.hpp),
