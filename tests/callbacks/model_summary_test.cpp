@@ -10,6 +10,8 @@
 #include <volt/core/context.hpp>
 #include <volt/core/example_input.hpp>
 #include <volt/core/metrics.hpp>
+#include <volt/data/tensor_loader.hpp>
+#include <volt/volt.hpp>
 
 namespace {
 
@@ -106,6 +108,56 @@ TEST_CASE("parameters of a module registered twice are counted once", "[callback
   CHECK(summary.find("0 | a    | Linear | 110   \n1 | b    | Linear | 110   \n") != std::string::npos);
   CHECK(summary.find("\n110       Total params\n") != std::string::npos);
   CHECK(summary.find("\n0.000     Total estimated model params size (MB)") != std::string::npos);
+}
+
+TEST_CASE("the estimated size counts each parameter at its dtype's size", "[callbacks][model_summary][precision]") {
+  Net net;  // 21'190 parameters
+  CHECK(volt::parameter_bytes(net) == 21'190 * 4);
+  net.to(torch::kFloat64);  // what precision::FP64 does: 21'190 * 8 bytes = 0.16952 MB
+  CHECK(volt::parameter_bytes(net) == 21'190 * 8);
+  CHECK(volt::summarize(net).find("\n0.170     Total estimated model params size (MB)") != std::string::npos);
+  net.to(torch::kBFloat16);  // BF16True: 21'190 * 2 bytes = 0.04238 MB
+  CHECK(volt::parameter_bytes(net) == 21'190 * 2);
+  CHECK(volt::summarize(net).find("\n0.042     Total estimated model params size (MB)") != std::string::npos);
+  net.to(torch::kHalf);  // FP16True
+  CHECK(volt::parameter_bytes(net) == 21'190 * 2);
+  // A module that mixes dtypes: each parameter at its own size (conv in fp64, head in fp32).
+  Net mixed;
+  mixed.conv->to(torch::kFloat64);
+  CHECK(volt::parameter_bytes(mixed) == 80 * 8 + 21'110 * 4);
+}
+
+namespace {
+struct SummaryData {
+  torch::Tensor x = torch::randn({8, 200}), y = torch::randn({8, 10});
+  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 4}}; }
+};
+struct Head : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(200, 10))};  // 2'010 parameters
+  // (fc(x) - y)^2 by hand: libtorch 1.13 has no CPU mse_loss for bfloat16.
+  torch::Tensor training_step(const volt::data::Example& b) { return (fc(b.data) - b.target).pow(2).mean(); }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.01)); }
+};
+template <class Precision>
+std::string summary_of_fit() {
+  std::ostringstream out;
+  Head model;
+  SummaryData data;
+  volt::Trainer<Head, SummaryData, volt::SingleDevice, Precision, volt::ModelSummary> trainer(
+      {.logger = false, .max_epochs = 1, .enable_checkpointing = false, .enable_progress_bar = false},
+      volt::SingleDevice{torch::kCPU}, Precision{}, volt::ModelSummary{{.out = &out}});
+  trainer.fit(model, data);
+  return out.str();
+}
+}  // namespace
+
+TEST_CASE("in a fit, the summary sizes the parameters as the precision converted them", "[callbacks][model_summary][precision]") {
+  // 2'010 parameters: 8'040 bytes in fp32 and under bf16-mixed (fp32 parameters), 16'080 in
+  // 64-true, 4'020 in bf16-true.
+  CHECK(summary_of_fit<volt::precision::FP32>().find("\n0.008     Total estimated") != std::string::npos);
+  CHECK(summary_of_fit<volt::precision::BF16Mixed>().find("\n0.008     Total estimated") != std::string::npos);
+  CHECK(summary_of_fit<volt::precision::FP64>().find("\n0.016     Total estimated") != std::string::npos);
+  CHECK(summary_of_fit<volt::precision::BF16True>().find("\n0.004     Total estimated") != std::string::npos);
 }
 
 TEST_CASE("ModelSummary prints the summary of ctx.module() at on_fit_start on rank 0", "[callbacks][model_summary]") {

@@ -116,23 +116,22 @@ TEST_CASE("hooks found at compile time lists only hooks volt calls; the others c
   CHECK(volt::loops::unused_hooks_line<WithSteps, Batch, AllLoaders>().empty());
 }
 
-TEST_CASE("a loader without its step, or a step without its loader, is said as Lightning says it", "[core][diagnose]") {
+TEST_CASE("a val loader without its step, or a validation_step without its loader, is said as Lightning says it",
+          "[core][diagnose]") {
   std::ostringstream out;
-  SECTION("a validation_step typo: the val loop would be skipped in silence") {
+  SECTION("a validation_step typo: the val loop would be skipped in silence; test and predict are not fit's business") {
     volt::loops::warn_loaders_without_steps<TemplateHooks, AllLoaders>(out);
     CHECK(out.str() ==
-          "volt: warning: You passed in a `val_dataloader` but have no `validation_step`. Skipping val loop.\n"
-          "volt: warning: You passed in a `test_dataloader` but have no `test_step`. trainer.test() will not compile "
-          "until both are there.\n"
-          "volt: warning: You passed in a `predict_dataloader` but have no `predict_step`. trainer.predict() will not "
-          "compile until both are there.\n");
+          "volt: warning: You passed in a `val_dataloader` but have no `validation_step`. Skipping val loop.\n");
   }
-  SECTION("steps without loaders") {
+  SECTION("steps without loaders: fit warns about the val loop only") {
     volt::loops::warn_loaders_without_steps<WithSteps, TrainOnly>(out);
     CHECK(out.str() ==
-          "volt: warning: You defined a `validation_step` but have no `val_dataloader`. Skipping val loop.\n"
-          "volt: warning: You defined a `test_step` but have no `test_dataloader`. trainer.test() will not compile "
-          "until both are there.\n");
+          "volt: warning: You defined a `validation_step` but have no `val_dataloader`. Skipping val loop.\n");
+  }
+  SECTION("a DataModule with a predict loader (FashionMNIST's) and a Module without predict_step: fit says nothing") {
+    volt::loops::warn_loaders_without_steps<WithSteps, AllLoaders>(out);
+    CHECK(out.str().empty());
   }
   SECTION("overfit_batches validates on the training loader: no val loader is needed") {
     volt::loops::warn_loaders_without_steps<WithSteps, TrainOnly>(out, /*overfitting=*/true);
@@ -157,6 +156,8 @@ TEST_CASE("a loader without its step, or a step without its loader, is said as L
     trainer.fit(model, data);
     CHECK(cerr.text.str().find("You passed in a `val_dataloader` but have no `validation_step`. Skipping val loop.") !=
           std::string::npos);
+    CHECK(cerr.text.str().find("predict_step") == std::string::npos);  // fit does not run predict
+    CHECK(cerr.text.str().find("test_step") == std::string::npos);
   }
 }
 

@@ -485,9 +485,9 @@ struct OverridingModel : torch::nn::Module {
     calls.push_back("configure_gradient_clipping");
     volt::Context::clip_gradients(opt, val.value_or(0.001));
   }
-  void optimizer_step(std::int64_t epoch, std::int64_t batch_idx, torch::optim::Optimizer& opt) {
+  void optimizer_step(std::int64_t epoch, std::int64_t batch_idx, auto& optimizer, auto& optimizer_closure) {
     calls.push_back("optimizer_step " + std::to_string(epoch) + "/" + std::to_string(batch_idx));
-    opt.step();
+    optimizer.step(optimizer_closure);
   }
   auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
 };
@@ -498,10 +498,52 @@ TEST_CASE("optimizer_zero_grad, configure_gradient_clipping, optimizer_step and 
   LinearData data;
   auto t = make_trainer<OverridingModel>({.max_epochs = 1, .limit_train_batches = 2});
   t.fit(m, data);
-  CHECK((m.calls == std::vector<std::string>{"training_step_end", "optimizer_zero_grad", "configure_gradient_clipping",
-                                             "optimizer_step 0/0", "training_step_end", "optimizer_zero_grad",
-                                             "configure_gradient_clipping", "optimizer_step 0/1"}));
+  // Lightning 2.x's order: optimizer_step is entered first; its optimizer.step(closure) runs the rest.
+  CHECK((m.calls == std::vector<std::string>{"optimizer_step 0/0", "training_step_end", "optimizer_zero_grad",
+                                             "configure_gradient_clipping", "optimizer_step 0/1", "training_step_end",
+                                             "optimizer_zero_grad", "configure_gradient_clipping"}));
   CHECK(t.global_step() == 2);
+}
+
+namespace {
+// A std::vector of batches as the loader: the loop iterates the same vector every epoch.
+struct VectorData {
+  torch::Tensor x = torch::linspace(-1, 1, 24).reshape({12, 2});
+  torch::Tensor y = x.sum(1, /*keepdim=*/true);
+  std::vector<volt::data::Example> train_dataloader() const {
+    return {{x.narrow(0, 0, 4), y.narrow(0, 0, 4)}, {x.narrow(0, 4, 4), y.narrow(0, 4, 4)},
+            {x.narrow(0, 8, 4), y.narrow(0, 8, 4)}};
+  }
+};
+struct VectorLoaderModel : torch::nn::Module {
+  torch::nn::Linear fc{register_module("fc", torch::nn::Linear(2, 1))};
+  std::map<std::int64_t, std::vector<double>> first_inputs;  // epoch -> each batch's first input value
+  torch::Tensor training_step(const volt::data::Example& b, std::int64_t, volt::Context& ctx) {
+    first_inputs[ctx.current_epoch()].push_back(b.data.defined() ? b.data[0][0].item<double>() : -99.0);
+    return torch::mse_loss(fc(b.data), b.target);
+  }
+  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
+};
+}  // namespace
+
+TEST_CASE("a std::vector of batches as the loader gives every batch in every epoch", "[optimization][data]") {
+  VectorLoaderModel m;
+  VectorData data;
+  volt::Trainer<VectorLoaderModel, VectorData> t({.logger = false,
+                                                  .max_epochs = 3,
+                                                  .enable_checkpointing = false,
+                                                  .enable_progress_bar = false,
+                                                  .enable_model_summary = false},
+                                                 volt::SingleDevice{torch::kCPU}, volt::precision::FP32{});
+  t.fit(m, data);
+  const std::vector<double> expected{data.x[0][0].item<double>(), data.x[4][0].item<double>(),
+                                     data.x[8][0].item<double>()};
+  REQUIRE(m.first_inputs.size() == 3);
+  for (const auto& [epoch, seen] : m.first_inputs) {
+    INFO("epoch " << epoch);
+    CHECK(seen == expected);
+  }
+  CHECK(t.global_step() == 9);
 }
 
 namespace {

@@ -231,6 +231,39 @@ TEST_CASE("the grad scaler in a fit: inf steps skipped, scheduler not stepped fo
   for (const auto& param : net.parameters()) CHECK(param.isfinite().all().item<bool>());  // no inf reached the weights
 }
 
+namespace {
+// Lightning 2.x's optimizer_step override: optimizer.step(closure) goes through the strategy and
+// the precision, so the grad scaler unscales, skips and backs off as without the override.
+struct NetWithOptimizerStep : Net {
+  std::int64_t overrides_entered = 0;
+  void optimizer_step(std::int64_t, std::int64_t, auto& optimizer, auto& optimizer_closure) {
+    ++overrides_entered;
+    optimizer.step(optimizer_closure);
+  }
+};
+}  // namespace
+
+TEST_CASE("the grad scaler under a module's optimizer_step override (the closure form)", "[precision][mixed][grad_scaler]") {
+  TempDir dir;
+  torch::manual_seed(3);
+  NetWithOptimizerStep net;
+  net.inf_at_steps = {2, 3, 8};
+  Data data;
+  volt::Trainer<NetWithOptimizerStep, Data, volt::SingleDevice, ScaledBF16> trainer(
+      quiet(dir.path), volt::SingleDevice{}, ScaledBF16({.growth_interval = 3}));
+  net.scaler = &trainer.precision().scaler();
+  trainer.fit(net, data);
+  const auto& p = net.probes;
+  CHECK(net.overrides_entered == 12);
+  // The same scales as the fit without the override (grad_scaler_reference.py 65536 3 12 2,3,8).
+  CHECK(p.scales == std::vector<double>{65536, 65536, 32768, 16384, 16384, 16384, 32768, 32768, 16384, 16384, 16384,
+                                        32768});
+  REQUIRE(p.grads_finite_before_step.size() == 12);
+  for (std::int64_t step = 0; step < 12; ++step)
+    CHECK(p.grads_finite_before_step[static_cast<std::size_t>(step)] == (net.inf_at_steps.count(step) == 0));
+  for (const auto& param : net.parameters()) CHECK(param.isfinite().all().item<bool>());
+}
+
 TEST_CASE("the grad scaler's unscaled gradients reach the hooks and the step as fp32's would", "[precision][grad_scaler]") {
   // One step through MixedPrecision's backward and optimizer_step, against plain fp32 SGD.
   torch::manual_seed(5);

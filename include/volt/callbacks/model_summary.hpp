@@ -13,6 +13,9 @@
 //   18.8 K    Total params
 //   0.075     Total estimated model params size (MB)
 //
+// The size counts each parameter at its dtype's size (8 bytes under FP64, 2 under BF16True or
+// FP16True, 4 otherwise): the summary is printed after the precision converted the module.
+//
 // With an `example_input_array` member on the module, a line follows with the model's in and out
 // sizes from a forward pass on it (core/example_input.hpp): "In sizes: [64, 100]; Out sizes: [64, 10] ...".
 // A module that is a torch::nn::Sequential also gets Lightning's "In sizes" / "Out sizes" columns.
@@ -82,15 +85,27 @@ namespace detail {
 // Parameters counted once each, even when a module is registered under two names (PyTorch's
 // parameters() removes duplicates; libtorch's does not). Undefined slots (Linear without bias)
 // are skipped.
-template <class Keep>
-std::int64_t count_parameters(const torch::nn::Module& module, Keep keep) {
+template <class Keep, class Measure>
+std::int64_t sum_over_parameters(const torch::nn::Module& module, Keep keep, Measure measure) {
   std::unordered_set<const void*> seen;
   std::int64_t total = 0;
   for (const auto& p : module.parameters(/*recurse=*/true))
-    if (p.defined() && keep(p) && seen.insert(p.unsafeGetTensorImpl()).second) total += p.numel();
+    if (p.defined() && keep(p) && seen.insert(p.unsafeGetTensorImpl()).second) total += measure(p);
   return total;
 }
+template <class Keep>
+std::int64_t count_parameters(const torch::nn::Module& module, Keep keep) {
+  return sum_over_parameters(module, keep, [](const torch::Tensor& p) { return p.numel(); });
+}
 }  // namespace detail
+
+// The bytes of the module's parameters, each at its own dtype's size: float64 8, float32 4,
+// bfloat16 and float16 2 (what FP64 / BF16True / FP16True make of a module; the mixed
+// policies keep float32 parameters, so 4). Shared parameters count once.
+inline std::int64_t parameter_bytes(const torch::nn::Module& module) {
+  return detail::sum_over_parameters(module, [](const torch::Tensor&) { return true; },
+                                     [](const torch::Tensor& p) { return p.numel() * p.element_size(); });
+}
 
 // Lightning's ModelSummary text for `module`. max_depth: 1 shows the direct children, k > 1
 // also their descendants down to depth k (named "parent.child"), -1 every submodule, 0 none
@@ -116,8 +131,9 @@ inline std::string summarize(const torch::nn::Module& module, int max_depth = 1,
   }
   const std::int64_t total = detail::count_parameters(module, [](const auto&) { return true; });
   const std::int64_t trainable = detail::count_parameters(module, [](const auto& p) { return p.requires_grad(); });
-  // Lightning's estimate assumes 32-bit parameters.
-  const double megabytes = static_cast<double>(total) * 4.0 / 1e6;
+  // Lightning estimates from the Trainer's precision setting; volt sizes each parameter by its
+  // dtype, which the precision set before the summary runs (mixed policies: fp32 parameters).
+  const double megabytes = static_cast<double>(parameter_bytes(module)) / 1e6;
 
   // Lightning's _format_summary_table, including its divider width (sum of widths + 3 per
   // column, counting one column more than there are).

@@ -12,7 +12,9 @@
 //   | [1.x: untoggle_optimizer]
 // An empty optional from training_step skips backward (the step is still taken and counted,
 // as in Lightning 2.x). An optimizer_step override that does not run the closure skips
-// training_step for that batch.
+// training_step for that batch. An override without the closure, (epoch, batch_idx, optimizer),
+// is a compile error: its plain optimizer.step() would bypass the strategy and the precision
+// (a grad scaler's skip on inf/NaN, DDP's buffer broadcast), and Lightning 2.x has no such form.
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -34,6 +36,13 @@
 #include <volt/optim/configure_optimizers.hpp>
 
 namespace volt::loops {
+
+namespace diagnostic {
+template <class Module>
+struct optimizer_step_needs_the_closure {
+  static constexpr bool value = false;  // declared here, so g++'s note names the Module
+};
+}  // namespace diagnostic
 
 // terminate_on_nan: a non-finite loss stops the run with the step that produced it.
 template <class Run>
@@ -111,12 +120,12 @@ auto optimize(Run& run, Optimizer& optimizer, TrainingStep&& training_step, std:
       run.call(hooks::optimizer_step, run.state.current_epoch, batch_idx, lightning_optimizer, closure);
       stepped = lightning_optimizer.step_taken() || stepped;
     } else if constexpr (arity == 3) {
-      // volt's older form without the closure: the closure and the hooks after it run first,
-      // then the hook steps the optimizer itself.
-      closure();
-      StepHooks<Run>{run, true}.after_closure(optimizer);
-      run.call(hooks::optimizer_step, run.state.current_epoch, batch_idx, optimizer);
-      stepped = true;
+      static_assert(diagnostic::optimizer_step_needs_the_closure<Module>::value,
+                    "volt: optimizer_step(epoch, batch_idx, optimizer) without the closure would step the torch "
+                    "optimizer itself, bypassing the Strategy and the Precision (under FP16Mixed the gradients would "
+                    "stay scaled and an inf/NaN step would not be skipped); Lightning 2.x has only the closure form. "
+                    "Fix: void optimizer_step(int64_t epoch, int64_t batch_idx, auto& optimizer, auto& "
+                    "optimizer_closure) { optimizer.step(optimizer_closure); }");
     } else {
       if constexpr (Hook::declared<Module>)
         Hook::signature_mismatch<Module, std::int64_t, std::int64_t, decltype(lightning_optimizer)&,

@@ -48,28 +48,20 @@ void print_fit_summary(Run& run, Optimization& optimization, std::ostream& out =
 
 // Lightning's "You passed in a `val_dataloader` but have no `validation_step`. Skipping val
 // loop." and "You defined a `validation_step` but have no `val_dataloader`. Skipping val
-// loop.", and the same for test and predict (whose entry points would not compile), so a typo
-// such as `validaton_step` is said at fit start instead of fit silently never validating.
-// A step counts as defined when the Module has any member of its name. With overfit_batches,
-// validation runs on the training loader, so a validation_step needs no val_dataloader.
+// loop.", so a typo such as `validaton_step` is said at fit start instead of fit silently never
+// validating. Fit warns about what fit runs, as Lightning's configuration validator does: the
+// val loop only. test() and predict() need both their step and their loader, and without
+// either they do not compile (trainer.hpp), so they need no warning. A step counts as defined
+// when the Module has any member of its name. With overfit_batches, validation runs on the
+// training loader, so a validation_step needs no val_dataloader.
 template <class Module, class Data>
 void warn_loaders_without_steps(std::ostream& out, bool overfitting = false) {
-  const auto check = [&](bool has_loader, bool has_step, std::string_view loader, std::string_view step,
-                         std::string_view consequence) {
-    if (has_loader && !has_step)
-      out << fmt::format("volt: warning: You passed in a `{}` but have no `{}`. {}\n", loader, step, consequence);
-    if (has_step && !has_loader)
-      out << fmt::format("volt: warning: You defined a `{}` but have no `{}`. {}\n", step, loader, consequence);
-  };
   constexpr bool has_validation_step = hooks::validation_step_t::named<Module>;
-  constexpr bool has_test_step = hooks::test_step_t::named<Module>;
-  constexpr bool has_predict_step = hooks::predict_step_t::named<Module>;
-  check(HasValLoader<Data> || (overfitting && has_validation_step), has_validation_step, "val_dataloader",
-        "validation_step", "Skipping val loop.");
-  check(HasTestLoader<Data>, has_test_step, "test_dataloader", "test_step",
-        "trainer.test() will not compile until both are there.");
-  check(HasPredictLoader<Data>, has_predict_step, "predict_dataloader", "predict_step",
-        "trainer.predict() will not compile until both are there.");
+  const bool has_val_loader = HasValLoader<Data> || (overfitting && has_validation_step);
+  if (has_val_loader && !has_validation_step)
+    out << "volt: warning: You passed in a `val_dataloader` but have no `validation_step`. Skipping val loop.\n";
+  if (has_validation_step && !has_val_loader)
+    out << "volt: warning: You defined a `validation_step` but have no `val_dataloader`. Skipping val loop.\n";
 }
 
 }  // namespace volt::loops
