@@ -1,6 +1,8 @@
 # volt::compiled: volt with VOLT_SEPARATE_COMPILATION. The headers then only declare volt's
-# type-independent functions (checkpoint files, safetensors, the loggers' file formats, the HTML
-# report, hparams.yaml, MetricStore, ModelCheckpoint's members; include/volt/detail/config.hpp)
+# type-independent functions (checkpoint files, safetensors, module state, the trainer
+# checkpoint's non-template parts, the loggers' file formats, the CSV logger, the HTML report,
+# hparams.yaml, MetricStore, ModelCheckpoint's members, TrainerOptions, IDX and FashionMNIST,
+# the progress bar's text, the results table, the fit summary; include/volt/detail/config.hpp)
 # and this static library defines them: compiled once per project, not in every TU that uses them.
 #
 # It is built inside the project that uses it, with that project's compiler, build type and flags

@@ -252,7 +252,16 @@ if __name__ == "__main__":
     hdr += f"\n#if !defined(VOLT_SEPARATE_COMPILATION)\n#include <{rel_ipp}>\n#endif\n"
     # VOLT_INLINE comes from the config header, included after the last #include of the header.
     hl = hdr.splitlines(keepends=True)
-    last_inc = max(i for i, l in enumerate(hl) if l.startswith("#include") and "VOLT_SEPARATE" not in l and "/impl/" not in l)
+    # (Not inside an #if block, such as a platform's headers: the macro is needed everywhere.)
+    depth, at_top = 0, []
+    for l in hl:
+        if l.startswith("#if"):
+            depth += 1
+        elif l.startswith("#endif"):
+            depth -= 1
+        at_top.append(depth == 0)
+    last_inc = max(i for i, l in enumerate(hl)
+                   if at_top[i] and l.startswith("#include") and "VOLT_SEPARATE" not in l and "/impl/" not in l)
     hl.insert(last_inc + 1, "#include <volt/detail/config.hpp>\n")
     path.write_text("".join(hl))
     impl_path.parent.mkdir(exist_ok=True)

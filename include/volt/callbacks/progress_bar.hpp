@@ -55,6 +55,7 @@
 #include <volt/core/context.hpp>
 #include <volt/core/stage.hpp>
 #include <volt/detail/terminal.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -103,6 +104,39 @@ std::vector<std::string> monitored_metrics(const std::tuple<Callbacks...>& callb
       callbacks);
   return names;
 }
+
+namespace detail {
+
+// What one frame or line of a bar shows; the clock-independent half of BasicProgressBar, so its
+// text is compiled once (volt::compiled), not for every Clock and in every TU.
+struct BarState {
+  std::string_view label;
+  std::int64_t n = 0;
+  std::int64_t total = -1;  // -1: unknown
+  double elapsed = 0;       // seconds since the bar started
+};
+
+// tqdm's bar: full blocks, then one partial block in eighths, then spaces.
+VOLT_INLINE std::string bar_cells(double fraction, int bar_width);
+
+// The metrics to show: monitored ones first, and for a stage bar only what the stage logged
+// (`stale`: the progress-bar metrics when the stage started).
+VOLT_INLINE std::vector<std::pair<std::string, double>> shown_metrics(std::map<std::string, double> all,
+                                                                      bool stage_metrics_only,
+                                                                      const std::map<std::string, double>& stale,
+                                                                      const std::vector<std::string>& monitored);
+
+// tqdm's format_meter: "{label}: {pct:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]",
+// or "{label}: {n}it [{elapsed}, {rate}{postfix}]" when the total is unknown. The postfix gets
+// the columns the rest leaves (the line never passes columns - 1, where a terminal would wrap).
+VOLT_INLINE std::string bar_line(const BarState& bar, int bar_width, int columns,
+                                 const std::vector<std::pair<std::string, double>>* metrics);
+
+// "{label}: {n}/{total} batches, {rate}, elapsed {t}[, remaining {t}]{, metrics}\n".
+VOLT_INLINE std::string plain_line(const BarState& bar, bool last,
+                                   const std::vector<std::pair<std::string, double>>* metrics);
+
+}  // namespace detail
 
 template <class Clock = std::chrono::steady_clock>
 class BasicProgressBar {
@@ -274,58 +308,18 @@ class BasicProgressBar {
     return std::chrono::duration<double>(now - bar.started).count();
   }
 
-  // tqdm's bar: full blocks, then one partial block in eighths, then spaces.
-  std::string bar_cells(double fraction) const {
-    static constexpr std::string_view eighths[] = {" ", "\u258F", "\u258E", "\u258D", "\u258C",
-                                                   "\u258B", "\u258A", "\u2589", "\u2588"};
-    const auto width = static_cast<std::int64_t>(std::max(options_.bar_width, 1));
-    const auto units = static_cast<std::int64_t>(fraction * static_cast<double>(width * 8));
-    const std::int64_t full = std::min(units / 8, width);
-    std::string cells;
-    for (std::int64_t i = 0; i < full; ++i) cells += eighths[8];
-    if (full < width) {
-      cells += eighths[units % 8];
-      cells.append(static_cast<std::size_t>(width - full - 1), ' ');
-    }
-    return cells;
+  detail::BarState state_of(const Bar& bar, time_point now) const {
+    return {.label = bar.label, .n = bar.n, .total = bar.total, .elapsed = seconds_since(bar, now)};
   }
 
-  // The metrics to show: monitored ones first, and for a stage bar only what the stage logged.
   std::vector<std::pair<std::string, double>> shown_metrics(const Bar& bar, const Context& ctx) const {
-    auto all = ctx.progress_bar_metrics();
-    if (bar.style.stage_metrics_only)
-      std::erase_if(all, [&](const auto& kv) {
-        const auto it = stale_.find(kv.first);
-        return it != stale_.end() && (it->second == kv.second || (it->second != it->second && kv.second != kv.second));
-      });
-    return detail::order_metrics(all, monitored_);
+    return detail::shown_metrics(ctx.progress_bar_metrics(), bar.style.stage_metrics_only, stale_, monitored_);
   }
 
-  // tqdm's format_meter: "{label}: {pct:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate}{postfix}]",
-  // or "{label}: {n}it [{elapsed}, {rate}{postfix}]" when the total is unknown. The postfix gets
-  // the columns the rest leaves (the line never passes columns - 1, where a terminal would wrap).
   std::string bar_line(const Bar& bar, time_point now, const Context* metrics) const {
-    const double elapsed = seconds_since(bar, now);
-    const double rate = elapsed > 0 && bar.n > 0 ? static_cast<double>(bar.n) / elapsed : 0.0;
-    std::string line = bar.label;
-    line += ": ";
-    if (bar.total > 0) {
-      const double fraction = std::clamp(static_cast<double>(bar.n) / static_cast<double>(bar.total), 0.0, 1.0);
-      const std::string remaining =
-          rate > 0 ? detail::format_interval(static_cast<double>(std::max<std::int64_t>(bar.total - bar.n, 0)) / rate)
-                   : "?";
-      line += fmt::format("{:3.0f}%|{}| {}/{} [{}<{}, {}", fraction * 100.0, bar_cells(fraction), bar.n, bar.total,
-                          detail::format_interval(elapsed), remaining, detail::format_rate(rate));
-    } else {
-      line += fmt::format("{}it [{}, {}", bar.n, detail::format_interval(elapsed), detail::format_rate(rate));
-    }
-    if (metrics) {
-      const std::size_t used = detail::display_width(line) + 1;  // + the closing ']'
-      const std::size_t limit = columns_ > 1 ? static_cast<std::size_t>(columns_ - 1) : 0;
-      line += detail::fit_metrics(shown_metrics(bar, *metrics), limit > used ? limit - used : (limit ? 1 : 0));
-    }
-    line += ']';
-    return line;
+    if (!metrics) return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, nullptr);
+    const auto shown = shown_metrics(bar, *metrics);
+    return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, &shown);
   }
 
   // '\r', the frame, and spaces over what is left of a longer previous frame (as tqdm does;
@@ -356,20 +350,14 @@ class BasicProgressBar {
     line_width_ = 0;
   }
 
-  // "{label}: {n}/{total} batches, {rate}, elapsed {t}[, remaining {t}]{, metrics}".
   void write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const {
-    const double elapsed = seconds_since(bar, now);
-    const double rate = elapsed > 0 && bar.n > 0 ? static_cast<double>(bar.n) / elapsed : 0.0;
-    std::string line = bar.label;
-    line += bar.total > 0 ? fmt::format(": {}/{} batches", bar.n, bar.total) : fmt::format(": {} batches", bar.n);
-    line += ", ";
-    line += detail::format_rate(rate, " ");
-    line += ", elapsed ";
-    line += detail::format_interval(elapsed);
-    if (!last && bar.total > bar.n && rate > 0)
-      line += ", remaining " + detail::format_interval(static_cast<double>(bar.total - bar.n) / rate);
-    if (metrics) line += detail::fit_metrics(shown_metrics(bar, *metrics), 0);
-    line += '\n';
+    std::string line;
+    if (metrics) {
+      const auto shown = shown_metrics(bar, *metrics);
+      line = detail::plain_line(state_of(bar, now), last, &shown);
+    } else {
+      line = detail::plain_line(state_of(bar, now), last, nullptr);
+    }
     *options_.out << line;
     options_.out->flush();
   }
@@ -389,3 +377,7 @@ class BasicProgressBar {
 using ProgressBar = BasicProgressBar<>;
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/callbacks/impl/progress_bar.ipp>
+#endif

@@ -23,6 +23,7 @@
 #include <volt/checkpoint/checkpoint_file.hpp>
 #include <volt/checkpoint/named_tensors.hpp>
 #include <volt/hooks/tags.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -34,28 +35,11 @@ struct Checkpoint {
   std::int64_t global_step = 0;
   bool weights_only = false;
 
-  bool has_tensor(std::string_view name) const {
-    return std::any_of(tensors.begin(), tensors.end(), [&](const auto& e) { return e.first == name; });
-  }
+  VOLT_INLINE bool has_tensor(std::string_view name) const;
   // Adds or replaces `name`; the tensor is detached (saved as its values, on the CPU when loaded back).
-  void set_tensor(const std::string& name, const torch::Tensor& value) {
-    for (auto& [n, t] : tensors)
-      if (n == name) {
-        t = value.detach();
-        return;
-      }
-    tensors.emplace_back(name, value.detach());
-  }
+  VOLT_INLINE void set_tensor(const std::string& name, const torch::Tensor& value);
   // The tensor saved under `name`; std::out_of_range names it and the names there are.
-  const torch::Tensor& tensor(std::string_view name) const {
-    for (const auto& [n, t] : tensors)
-      if (n == name) return t;
-    std::string names;
-    for (const auto& e : tensors) names += (names.empty() ? "" : ", ") + e.first;
-    throw std::out_of_range(fmt::format("volt: the checkpoint has no hook tensor \"{}\" (it has: {}); "
-                                        "on_save_checkpoint adds them with checkpoint.set_tensor(name, tensor).",
-                                        name, names.empty() ? "none" : names));
-  }
+  VOLT_INLINE const torch::Tensor& tensor(std::string_view name) const;
 };
 
 namespace checkpoint {
@@ -76,15 +60,11 @@ void write_checkpoint_hooks(Run& run, CheckpointWriter& writer, bool weights_onl
 }
 
 // What on_load_checkpoint gets from a checkpoint (empty sections where none were written).
-inline Checkpoint read_checkpoint_hooks(const CheckpointReader& reader, const nlohmann::json& meta) {
-  Checkpoint ckpt;
-  ckpt.epoch = meta.value("epoch", std::int64_t{0});
-  ckpt.global_step = meta.value("global_step", std::int64_t{0});
-  ckpt.weights_only = meta.value("weights_only", false);
-  if (reader.has("hooks")) ckpt.json = reader.json("hooks");
-  if (reader.has("hook_tensors")) ckpt.tensors = reader.tensors("hook_tensors");
-  return ckpt;
-}
+VOLT_INLINE Checkpoint read_checkpoint_hooks(const CheckpointReader& reader, const nlohmann::json& meta);
 
 }  // namespace checkpoint
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/checkpoint/impl/checkpoint_hooks.ipp>
+#endif

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <volt/detail/config.hpp>
 
 namespace volt::loggers {
 
@@ -23,32 +24,10 @@ namespace volt::loggers {
 inline std::string version_folder_name(std::int64_t version) { return "version_" + std::to_string(version); }
 
 // Lightning parses `name.split("_")[1]` and keeps it when it is all digits.
-inline std::optional<std::int64_t> parse_version_folder(std::string_view folder) {
-  constexpr std::string_view prefix = "version_";
-  if (folder.substr(0, prefix.size()) != prefix) return std::nullopt;
-  std::string_view digits = folder.substr(prefix.size());
-  digits = digits.substr(0, digits.find('_'));
-  if (digits.empty()) return std::nullopt;
-  for (char c : digits)
-    if (c < '0' || c > '9') return std::nullopt;
-  std::int64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc{} || ptr != digits.data() + digits.size()) return std::nullopt;
-  return v;
-}
+VOLT_INLINE std::optional<std::int64_t> parse_version_folder(std::string_view folder);
 
 // The next free version under `root_dir` (= <save_dir>/<name>).
-inline std::int64_t next_version(const std::filesystem::path& root_dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(root_dir, ec)) return 0;
-  std::optional<std::int64_t> highest;
-  for (std::filesystem::directory_iterator it(root_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    if (auto v = parse_version_folder(it->path().filename().string()); v && (!highest || *v > *highest)) highest = v;
-  }
-  return highest ? *highest + 1 : 0;
-}
+VOLT_INLINE std::int64_t next_version(const std::filesystem::path& root_dir);
 
 // save_dir, name and (lazily) version of one run, and the paths derived from them.
 class VersionedLogDir {
@@ -60,17 +39,12 @@ class VersionedLogDir {
   const std::string& name() const noexcept { return name_; }
   // <save_dir>/<name>; with an empty name the versions sit directly in save_dir.
   std::filesystem::path root_dir() const { return name_.empty() ? save_dir_ : save_dir_ / name_; }
-  std::int64_t version() const {
-    if (!version_) version_ = next_version(root_dir());
-    return *version_;
-  }
+  VOLT_INLINE std::int64_t version() const;
   std::filesystem::path log_dir() const { return root_dir() / version_folder_name(version()); }
   // Whether the version is fixed (given, or resolved by a first use), and fixing it from outside:
   // the Trainer gives all loggers of a run one version (trainer.hpp, share_logger_version).
   bool version_chosen() const noexcept { return version_.has_value(); }
-  void choose_version(std::int64_t version) {
-    if (!version_) version_ = version;
-  }
+  VOLT_INLINE void choose_version(std::int64_t version);
 
  private:
   std::filesystem::path save_dir_;
@@ -79,3 +53,7 @@ class VersionedLogDir {
 };
 
 }  // namespace volt::loggers
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loggers/impl/versioning.ipp>
+#endif

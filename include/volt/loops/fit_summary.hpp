@@ -3,47 +3,47 @@
 // the hooks, the declared hooks it will not call (and why), the optimizers and schedulers, the
 // strategy and the precision. And, on every fit, Lightning's configuration warnings about a
 // loader without its step or a step without its loader (configuration_validator.py).
+#include <cstddef>
 #include <iostream>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <volt/core/datamodule.hpp>
 #include <volt/core/diagnose.hpp>
+#include <volt/detail/config.hpp>
+
+// The type-independent halves of the templates below, compiled once in volt::compiled.
+namespace volt::detail {
+
+VOLT_INLINE std::string unused_hooks_line(std::span<const UnusedHook> unused);
+
+VOLT_INLINE void print_fit_summary(std::ostream& out, std::span<const std::string_view> hooks,
+                                   std::span<const UnusedHook> unused, std::size_t num_optimizers,
+                                   const std::vector<std::pair<std::string, double>>& learning_rates,
+                                   const std::string& device, std::string_view precision);
+
+}  // namespace volt::detail
 
 namespace volt::loops {
 
 // "volt: declared but not called: a (reason); b (reason)", or nothing when every declared hook runs.
 template <class Module, class Batch, class Data = void>
 std::string unused_hooks_line() {
-  constexpr auto& unused = hook_inventory<Module, Batch, Data>::unused;
-  if constexpr (unused.empty()) {
-    return {};
-  } else {
-    std::string line = "volt: declared but never called:";
-    for (std::size_t i = 0; i < unused.size(); ++i) {
-      const auto& hook = unused[i];
-      line += fmt::format("{} {} (", i ? ";" : "", hook.name);
-      if (!hook.missing_loader.empty())
-        line += fmt::format("the DataModule has no {})", hook.missing_loader);
-      else
-        line += fmt::format("no form of it takes what volt passes; expected: {})", hook.signature);
-    }
-    return line + "\n";
-  }
+  return detail::unused_hooks_line(hook_inventory<Module, Batch, Data>::unused);
 }
 
 template <class Module, class Batch, class Run, class Optimization>
 void print_fit_summary(Run& run, Optimization& optimization, std::ostream& out = std::cout) {
   using Data = std::remove_reference_t<decltype(run.data)>;
-  std::string lrs;
-  for (const auto& [name, lr] : optimization.learning_rates()) lrs += fmt::format("{}{}={:g}", lrs.empty() ? "" : ", ", name, lr);
-  out << fmt::format("volt: hooks found at compile time: {}\n",
-                     fmt::join(hook_inventory<Module, Batch, Data>::names, ", "))
-      << unused_hooks_line<Module, Batch, Data>()
-      << fmt::format("volt: optimizers: {} ({}); device {}; precision {}\n", optimization.num_optimizers(), lrs,
-                     run.state.device.str(), std::string_view(std::remove_reference_t<decltype(run.precision)>::name));
+  using Inventory = hook_inventory<Module, Batch, Data>;
+  detail::print_fit_summary(out, Inventory::names, Inventory::unused, optimization.num_optimizers(),
+                            optimization.learning_rates(), run.state.device.str(),
+                            std::string_view(std::remove_reference_t<decltype(run.precision)>::name));
 }
 
 // Lightning's "You passed in a `val_dataloader` but have no `validation_step`. Skipping val
@@ -65,3 +65,7 @@ void warn_loaders_without_steps(std::ostream& out, bool overfitting = false) {
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/fit_summary.ipp>
+#endif

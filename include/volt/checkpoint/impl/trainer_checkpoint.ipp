@@ -1,0 +1,130 @@
+#pragma once
+// Definitions of <volt/checkpoint/trainer_checkpoint.hpp>: included by the header in header-only mode, compiled once
+// into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
+#include <volt/checkpoint/trainer_checkpoint.hpp>
+
+namespace volt::checkpoint {
+
+namespace detail {
+
+VOLT_INLINE ResumePoint read_resume_point(const nlohmann::json& meta, const std::filesystem::path& path) {
+  const auto bad = [&](std::string_view problem) {
+    return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"meta\" section {}; "
+                                             "it was not written by volt's Trainer or is damaged. Use another "
+                                             "checkpoint.",
+                                             path.string(), problem));
+  };
+  if (!meta.is_object()) throw bad("is not a JSON object");
+  const auto count = [&](const char* key) {
+    const auto it = meta.find(key);
+    if (it == meta.end()) throw bad(fmt::format("has no \"{}\"", key));
+    if (!it->is_number_integer()) throw bad(fmt::format("gives \"{}\" as {}, not an integer", key, it->type_name()));
+    if (it->is_number_unsigned() ? it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
+                                 : it->get<std::int64_t>() < 0)
+      throw bad(fmt::format("gives \"{}\" = {}, outside 0..2^63-1", key, it->dump()));
+    return it->get<std::int64_t>();
+  };
+  ResumePoint point;
+  point.global_step = count("global_step");
+  // Absent in checkpoints of earlier volt versions, which counted logging steps in global_step.
+  point.batches_stepped = meta.contains("batches_stepped") ? count("batches_stepped") : point.global_step;
+  point.epoch = count("epoch");
+  point.batches_done = count("batches_done");
+  // Absent in checkpoints of earlier volt versions: nothing pending.
+  point.validated_batches = meta.contains("validated_batches") ? count("validated_batches") : point.batches_done;
+  if (point.validated_batches > point.batches_done)
+    throw bad(fmt::format("gives \"validated_batches\" = {}, more than \"batches_done\" = {}", point.validated_batches,
+                          point.batches_done));
+  const auto complete = meta.find("epoch_complete");
+  if (complete == meta.end()) throw bad("has no \"epoch_complete\"");
+  if (!complete->is_boolean()) throw bad(fmt::format("gives \"epoch_complete\" as {}, not a boolean", complete->type_name()));
+  if (const auto w = meta.find("weights_only"); w != meta.end() && !w->is_boolean())
+    throw bad(fmt::format("gives \"weights_only\" as {}, not a boolean", w->type_name()));
+  if (complete->get<bool>()) {
+    if (point.epoch == INT64_MAX) throw bad("gives an epoch with no successor");
+    point.epoch += 1;
+    point.batches_done = 0;
+    point.validated_batches = 0;
+  }
+  return point;
+}
+
+VOLT_INLINE NamedTensors checked_rng_states(const CheckpointReader& reader, const std::filesystem::path& path) {
+  NamedTensors states = reader.tensors("rng");
+  const auto bad = [&](std::string_view problem) {
+    return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"rng\" section {}; "
+                                             "without the generators' states the resumed run would not be the one "
+                                             "that was interrupted. Use another checkpoint.",
+                                             path.string(), problem));
+  };
+  bool has_cpu = false;
+  for (const auto& [name, state] : states) {
+    if (name == "cpu") {
+      has_cpu = true;
+      if (state.scalar_type() != torch::kUInt8 || state.dim() != 1)
+        throw bad(fmt::format("holds a CPU generator state of dtype {} and {} dimensions, not a uint8 vector",
+                              c10::toString(state.scalar_type()), state.dim()));
+      try {
+        at::Generator scratch = at::make_generator<at::CPUGeneratorImpl>();
+        scratch.set_state(state);
+      } catch (const c10::Error& e) {
+        throw bad(fmt::format("holds a CPU generator state torch rejects ({})", e.what_without_backtrace()));
+      }
+    } else if (name.rfind("cuda:", 0) != 0) {
+      throw bad(fmt::format("holds a state for \"{}\", which is no generator volt saves", name));
+    }
+  }
+  if (!has_cpu) throw bad("has no CPU generator state");
+  return states;
+}
+
+VOLT_INLINE void check_lbfgs_state(torch::optim::LBFGS& optimizer, std::size_t index) {
+  for (const auto& group : optimizer.param_groups()) {
+    if (group.params().empty()) continue;
+    const auto it = optimizer.state().find(c10::guts::to_string(group.params().front().unsafeGetTensorImpl()));
+    if (it == optimizer.state().end()) continue;
+    const auto& state = static_cast<const torch::optim::LBFGSParamState&>(*it->second);
+    std::int64_t numel = 0;
+    for (const auto& p : group.params()) numel += p.numel();
+    const auto dtype = group.params().front().scalar_type();
+    const auto bad = [&](const std::string& what, const torch::Tensor& t, const std::string& expected) {
+      return std::runtime_error(fmt::format("optimizer {} (LBFGS) holds \"{}\" of shape {} and dtype {}, but {}.", index,
+                                            what, shape_string(t.sizes()), c10::toString(t.scalar_type()), expected));
+    };
+    const auto flat = [&](const std::string& what, const torch::Tensor& t) {
+      if (!t.defined()) return;
+      if (t.dim() != 1 || t.size(0) != numel || t.scalar_type() != dtype)
+        throw bad(what, t,
+                  fmt::format("its parameters ({} elements of {}) need a vector of that length and dtype", numel,
+                              c10::toString(dtype)));
+    };
+    const auto scalar = [&](const std::string& what, const torch::Tensor& t) {
+      if (t.defined() && t.numel() != 1) throw bad(what, t, "it is a single number");
+    };
+    flat("d", state.d());
+    flat("prev_flat_grad", state.prev_flat_grad());
+    scalar("H_diag", state.H_diag());
+    for (std::size_t i = 0; i < state.old_dirs().size(); ++i) flat(fmt::format("old_dirs[{}]", i), state.old_dirs()[i]);
+    for (std::size_t i = 0; i < state.old_stps().size(); ++i) flat(fmt::format("old_stps[{}]", i), state.old_stps()[i]);
+    for (std::size_t i = 0; i < state.ro().size(); ++i) scalar(fmt::format("ro[{}]", i), state.ro()[i]);
+    if (state.al())
+      for (std::size_t i = 0; i < state.al()->size(); ++i) scalar(fmt::format("al[{}]", i), (*state.al())[i]);
+    const auto history = static_cast<const torch::optim::LBFGSOptions&>(group.options()).history_size();
+    if (state.old_dirs().size() != state.old_stps().size() || state.old_dirs().size() != state.ro().size() ||
+        static_cast<std::int64_t>(state.old_dirs().size()) > history)
+      throw std::runtime_error(fmt::format(
+          "optimizer {} (LBFGS) holds a history of {} directions, {} steps and {} ro values; they must be equal and at "
+          "most history_size={}.",
+          index, state.old_dirs().size(), state.old_stps().size(), state.ro().size(), history));
+  }
+}
+
+VOLT_INLINE std::string archive_bytes(torch::serialize::OutputArchive& archive) {
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return std::move(bytes).str();
+}
+
+}  // namespace detail
+
+}  // namespace volt::checkpoint
