@@ -79,9 +79,11 @@ struct GAN : torch::nn::Module {
     return batch;
   }
 
-  void training_step(const volt::data::Example& batch, std::int64_t, volt::Context& ctx) {
+  // `auto& ctx` is the GAN's typed volt::RunContext: it knows configure_optimizers returns two
+  // Adams, so they unpack without a count (a hook taking volt::Context& writes ctx.optimizers<2>()).
+  void training_step(const volt::data::Example& batch, std::int64_t, auto& ctx) {
     const torch::Tensor& imgs = batch.data;
-    auto [opt_g, opt_d] = ctx.optimizers<2>();  // Lightning: opt_g, opt_d = self.optimizers()
+    auto [opt_g, opt_d] = ctx.optimizers();  // Lightning: opt_g, opt_d = self.optimizers()
 
     const torch::Tensor z = torch::randn({imgs.size(0), options.latent_dim}, imgs.options());
 

@@ -1,6 +1,7 @@
 #pragma once
-// Forward declarations of volt's vocabulary types, for headers that only name them (hooks/
-// names volt::Context in signatures without depending on core/, which builds on hooks/).
+// Forward declarations of volt's vocabulary types, for headers that only name them.
 namespace volt {
 class Context;
+template <class Module>
+class RunContext;
 }  // namespace volt

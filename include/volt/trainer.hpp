@@ -108,7 +108,7 @@ inline void check_root_dir_writable(const std::filesystem::path& root) {
 // Lightning's configure_callbacks, called at the start of every entry point (before
 // prepare_data); a declared hook of the wrong form is a compile error in hooks::call.
 template <class Module>
-auto configured_callbacks(Module& module, Context& ctx) {
+auto configured_callbacks(Module& module, hooks::hook_context_t<Module>& ctx) {
   if constexpr (hooks::has<hooks::configure_callbacks_t, Module>) {
     return as_callback_tuple<Module>(hooks::call(hooks::configure_callbacks, module, ctx));
   } else {
@@ -162,7 +162,8 @@ class Trainer {
                                     std::optional<loggers::CSVLogger>, std::optional<ModelCheckpoint>>;
   // What the module's configure_callbacks() returns, as a tuple (std::tuple<> without the hook).
   // Runs merge them with callbacks_type: core/callback_list.hpp.
-  using model_callbacks_type = decltype(detail::configured_callbacks(std::declval<Module&>(), std::declval<Context&>()));
+  using model_callbacks_type =
+      decltype(detail::configured_callbacks(std::declval<Module&>(), std::declval<hooks::hook_context_t<Module>&>()));
 
   explicit Trainer(TrainerOptions options = {}, Callbacks... callbacks)
       : Trainer(std::move(options), StrategyT{}, PrecisionT{}, std::move(callbacks)...) {}
@@ -384,7 +385,7 @@ class Trainer {
 
   auto make_run(Module& module, DataModule& data) {
     engage_builtins();
-    Context ctx(state_, metrics_, module);
+    hooks::hook_context_t<Module> ctx(state_, metrics_, module);
     model_callbacks_.emplace(detail::configured_callbacks(module, ctx));
     auto merged = merge_callbacks(callbacks_, *model_callbacks_);
     state_.monitored_metrics = monitored_metrics(merged);

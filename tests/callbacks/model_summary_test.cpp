@@ -198,6 +198,11 @@ struct TwoOutputs : torch::nn::Module {
   torch::Tensor example_input_array = torch::zeros({2, 5});
   std::tuple<torch::Tensor, torch::Tensor> forward(torch::Tensor x) { return {x.sum(1), x.t()}; }
 };
+// A module that is a torch::nn::Sequential at its top level: each layer's sizes.
+struct SequentialNet : torch::nn::SequentialImpl {
+  SequentialNet() : torch::nn::SequentialImpl(torch::nn::Linear(3, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2)) {}
+  torch::Tensor example_input_array = torch::zeros({4, 3});
+};
 static_assert(volt::HasExampleInputArray<WithExample>);
 static_assert(!volt::HasExampleInputArray<Net>);
 }  // namespace
@@ -217,4 +222,34 @@ TEST_CASE("example_input_array: the model's in and out sizes, as Lightning's sum
   std::ostringstream out;
   volt::ModelSummary{{.out = &out}}.on_fit_start(ctx);
   CHECK(out.str() == volt::summarize(net, 1) + "\nIn sizes: [4, 3]; Out sizes: [4, 2] (the model's forward on example_input_array)\n");
+}
+
+TEST_CASE("a torch::nn::Sequential module: each layer's in and out sizes, in Lightning's columns",
+          "[callbacks][model_summary]") {
+  SequentialNet net;
+  const auto layers = volt::example_layer_sizes(net);
+  REQUIRE(layers.size() == 3);
+  CHECK(layers[0].name == "0");
+  CHECK(layers[0].in == "[4, 3]");
+  CHECK(layers[0].out == "[4, 8]");
+  CHECK(layers[1].in == "[4, 8]");
+  CHECK(layers[1].out == "[4, 8]");
+  CHECK(layers[2].name == "2");
+  CHECK(layers[2].in == "[4, 8]");
+  CHECK(layers[2].out == "[4, 2]");
+  CHECK(net.is_training());  // the mode is put back
+  WithExample not_sequential;
+  CHECK(volt::example_layer_sizes(not_sequential).empty());  // the whole model's line only
+
+  volt::RunState state;
+  volt::MetricStore metrics;
+  volt::Context ctx(state, metrics, net);
+  state.example_layer_sizes = [&net] { return volt::example_layer_sizes(net); };  // as the Trainer's run sets it
+  std::ostringstream out;
+  volt::ModelSummary{{.out = &out}}.on_fit_start(ctx);
+  const std::string table = out.str();
+  CHECK_THAT(table, Catch::StartsWith("  | Name | Type   | Params | In sizes | Out sizes\n"));
+  CHECK_THAT(table, Catch::Contains("\n0 | 0    | Linear | 32     | [4, 3]   | [4, 8]   \n"));
+  CHECK_THAT(table, Catch::Contains("\n1 | 1    | ReLU   | 0      | [4, 8]   | [4, 8]   \n"));
+  CHECK_THAT(table, Catch::Contains("\n2 | 2    | Linear | 18     | [4, 8]   | [4, 2]   \n"));
 }

@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <volt/data/tensor_loader.hpp>
@@ -341,6 +343,99 @@ TEST_CASE("Lightning's GAN port: wrapped optimizers unpacked, toggled by optimiz
     REQUIRE_THROWS_WITH(t.fit(gan, data), Catch::Contains("ctx.optimizers<3>() unpacks 3") &&
                                               Catch::Contains("returned 2"));
   }
+}
+
+namespace {
+// The same port in its natural form: a hook taking `auto& ctx` gets the module's typed
+// volt::RunContext, whose optimizers() unpack without a count, each knowing its torch type; the
+// return type is deduced. A hook taking volt::Context& next to it gets the same run as its base.
+struct NaturalGan : GanParts {
+  static constexpr bool automatic_optimization = false;
+  std::int64_t before_step = 0;
+  std::vector<bool> toggled_right;
+  std::vector<double> g_losses;
+  std::vector<std::size_t> counts_seen_by_base;
+  std::vector<std::int64_t> batch_end_steps;
+  void on_before_optimizer_step(torch::optim::Optimizer&) { ++before_step; }
+  auto training_step(const volt::data::Example& b, std::int64_t, auto& ctx) {
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(ctx)>, volt::RunContext<NaturalGan>>);
+    auto [opt_g, opt_d] = ctx.optimizers();  // Lightning: opt_g, opt_d = self.optimizers()
+    static_assert(std::is_same_v<decltype(opt_g.optimizer()), torch::optim::Adam&>);
+    ctx.toggle_optimizer(opt_g);
+    toggled_right.push_back(generator->weight.requires_grad() && !discriminator->weight.requires_grad());
+    auto g = g_loss(b.data);
+    ctx.manual_backward(g);
+    opt_g.step();
+    opt_g.zero_grad();
+    ctx.untoggle_optimizer(opt_g);
+    ctx.toggle_optimizer(opt_d);
+    toggled_right.push_back(!generator->weight.requires_grad() && discriminator->weight.requires_grad());
+    auto d = d_loss(b.data);
+    ctx.manual_backward(d);
+    opt_d.step();
+    opt_d.zero_grad();
+    ctx.untoggle_optimizer(opt_d);
+    ctx.log_dict({{"g_loss", g.detach()}, {"d_loss", d.detach()}});
+    return g.detach();
+  }
+  // Fewer arguments than volt passes (no batch_idx): indices are passed by value, so the generic
+  // last parameter can only be the context.
+  void on_train_batch_end(const torch::Tensor& outputs, const volt::data::Example&, auto& ctx) {
+    g_losses.push_back(outputs.item<double>());
+    batch_end_steps.push_back(ctx.global_step());
+    auto [g, d] = ctx.template optimizers<2>();  // the count spelled out: checked at compile time
+    CHECK(d.index() == 1);
+  }
+  void on_train_epoch_end(volt::Context& ctx) { counts_seen_by_base.push_back(ctx.optimizers().size()); }
+};
+
+// configure_optimizers returns a std::vector: the count is known at run time only, so the typed
+// context's optimizers() is the plain range.
+struct VectorOptimizers : GanParts {
+  auto configure_optimizers() {
+    std::vector<torch::optim::SGD> optimizers;
+    optimizers.emplace_back(parameters(), torch::optim::SGDOptions(0.1));
+    return optimizers;
+  }
+};
+}  // namespace
+
+TEST_CASE("a hook taking auto& ctx gets the typed RunContext: optimizers() unpack without a count",
+          "[optimization][porting]") {
+  using volt::data::Example;
+  using volt::hooks::match_v;
+  // Detection finds the generic hooks with the context last, the deduced return type included.
+  constexpr auto step = match_v<volt::hooks::training_step_t, NaturalGan, const Example&, std::int64_t, std::int64_t>;
+  STATIC_REQUIRE(step.arity == 2);
+  STATIC_REQUIRE(step.with_context);
+  STATIC_REQUIRE(volt::TrainableModule<NaturalGan, Example>);
+  constexpr auto batch_end =
+      match_v<volt::hooks::on_train_batch_end_t, NaturalGan, const torch::Tensor&, const Example&, std::int64_t&>;
+  STATIC_REQUIRE(batch_end.arity == 2);
+  STATIC_REQUIRE(batch_end.with_context);
+  STATIC_REQUIRE(std::is_same_v<volt::hooks::hook_context_t<NaturalGan>, volt::RunContext<NaturalGan>>);
+  STATIC_REQUIRE(std::is_same_v<volt::hooks::hook_context_t<LinearData>, volt::Context>);  // not a module
+  STATIC_REQUIRE(std::is_same_v<decltype(std::declval<volt::RunContext<VectorOptimizers>&>().optimizers()),
+                                volt::ManualOptimizers>);
+
+  LinearData data;  // 4 batches per epoch
+  torch::manual_seed(1);
+  NaturalGan gan;
+  const auto [g0, d0] = gan_weights(gan);
+  auto t = volt::make_trainer<NaturalGan, LinearData>(silent({.max_epochs = 2}));
+  t.fit(gan, data);
+  CHECK(t.global_step() == 16);  // two optimizer steps per batch, through volt
+  CHECK(gan.before_step == 16);
+  CHECK(gan.toggled_right == std::vector<bool>(16, true));
+  const std::vector<std::int64_t> two_steps_per_batch{2, 4, 6, 8, 10, 12, 14, 16};
+  CHECK(gan.batch_end_steps == two_steps_per_batch);
+  CHECK(gan.g_losses.size() == 8);  // training_step's deduced result reached on_train_batch_end
+  const std::vector<std::size_t> two_per_epoch{2, 2};
+  CHECK(gan.counts_seen_by_base == two_per_epoch);
+  CHECK(t.callback_metrics().count("d_loss") == 1);
+  const auto [g1, d1] = gan_weights(gan);
+  CHECK_FALSE(torch::equal(g0, g1));
+  CHECK_FALSE(torch::equal(d0, d1));
 }
 
 TEST_CASE("make_trainer deduces callbacks after an optional strategy and precision", "[trainer][porting]") {

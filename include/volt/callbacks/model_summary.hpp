@@ -18,6 +18,7 @@
 //
 // With an `example_input_array` member on the module, a line follows with the model's in and out
 // sizes from a forward pass on it (core/example_input.hpp): "In sizes: [64, 100]; Out sizes: [64, 10] ...".
+// A module that is a torch::nn::Sequential also gets Lightning's "In sizes" / "Out sizes" columns.
 //
 // volt::summarize(module, max_depth) returns that text, so it can be used (and tested) without
 // a Trainer. Columns are left-aligned and padded to their widest cell, as Lightning pads them.
@@ -32,6 +33,8 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include <volt/core/example_input.hpp>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -107,8 +110,11 @@ inline std::int64_t parameter_bytes(const torch::nn::Module& module) {
 // Lightning's ModelSummary text for `module`. max_depth: 1 shows the direct children, k > 1
 // also their descendants down to depth k (named "parent.child"), -1 every submodule, 0 none
 // (the totals only).
-inline std::string summarize(const torch::nn::Module& module, int max_depth = 1) {
-  std::vector<std::string> index, names, types, params;
+// `layer_sizes` (example_layer_sizes): Lightning's "In sizes" / "Out sizes" columns, "?" for the
+// rows without sizes; no columns when empty.
+inline std::string summarize(const torch::nn::Module& module, int max_depth = 1,
+                             const std::vector<LayerSizes>& layer_sizes = {}) {
+  std::vector<std::string> index, names, types, params, in_sizes, out_sizes;
   if (max_depth != 0) {
     for (const auto& item : module.named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
       const auto dots = static_cast<int>(std::count(item.key().begin(), item.key().end(), '.'));
@@ -117,6 +123,10 @@ inline std::string summarize(const torch::nn::Module& module, int max_depth = 1)
       names.push_back(item.key());
       types.push_back(module_type_name(*item.value()));
       params.push_back(human_readable_count(detail::count_parameters(*item.value(), [](const auto&) { return true; })));
+      const auto sized = std::find_if(layer_sizes.begin(), layer_sizes.end(),
+                                      [&](const LayerSizes& l) { return l.name == item.key(); });
+      in_sizes.push_back(sized == layer_sizes.end() ? "?" : sized->in);
+      out_sizes.push_back(sized == layer_sizes.end() ? "?" : sized->out);
     }
   }
   const std::int64_t total = detail::count_parameters(module, [](const auto&) { return true; });
@@ -127,8 +137,12 @@ inline std::string summarize(const torch::nn::Module& module, int max_depth = 1)
 
   // Lightning's _format_summary_table, including its divider width (sum of widths + 3 per
   // column, counting one column more than there are).
-  const std::vector<std::pair<std::string, const std::vector<std::string>*>> cols = {
+  std::vector<std::pair<std::string, const std::vector<std::string>*>> cols = {
       {" ", &index}, {"Name", &names}, {"Type", &types}, {"Params", &params}};
+  if (!layer_sizes.empty()) {
+    cols.emplace_back("In sizes", &in_sizes);
+    cols.emplace_back("Out sizes", &out_sizes);
+  }
   std::vector<std::size_t> widths;
   std::size_t total_width = 3 * (cols.size() + 1);
   for (const auto& [header, cells] : cols) {
@@ -179,7 +193,9 @@ class ModelSummary {
   // Printed once the module is on its device and the optimizers exist, as Lightning does.
   void on_fit_start(Context& ctx) const {
     if (options_.max_depth == 0 || !ctx.is_global_zero() || !options_.out) return;
-    *options_.out << volt::summarize(ctx.module(), options_.max_depth) << '\n';
+    const auto& layers = ctx.state().example_layer_sizes;
+    *options_.out << volt::summarize(ctx.module(), options_.max_depth, layers ? layers() : std::vector<LayerSizes>{})
+                  << '\n';
     // Lightning's In sizes / Out sizes, for a module with an example_input_array (core/example_input.hpp).
     if (const auto& sizes = ctx.state().example_input_sizes) *options_.out << sizes() << '\n';
     options_.out->flush();

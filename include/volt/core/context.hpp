@@ -17,10 +17,13 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <volt/core/example_input.hpp>
 #include <volt/core/hook_family.hpp>
 #include <volt/core/logger_refs.hpp>
 #include <volt/core/metrics.hpp>
@@ -79,6 +82,8 @@ struct RunState {
   LoggerRefs loggers{};  // the run's loggers, for ctx.loggers() (filled when a run starts)
   // The module's example_input_array sizes, for ModelSummary (set when the module has one).
   std::function<std::string()> example_input_sizes{};
+  // Each layer's sizes, for a module that is a torch::nn::Sequential (core/example_input.hpp).
+  std::function<std::vector<LayerSizes>()> example_layer_sizes{};
   // Parameters toggle_optimizer switched off, restored by untoggle_optimizer.
   std::vector<torch::Tensor> toggled_off{};
 };
@@ -111,10 +116,19 @@ class ManualOptimizer {
   std::size_t index_;
 };
 
-// What ctx.optimizers() returns: the fit's optimizers in configure_optimizers' order, wrapped.
-// A range (size, [i], for), and, with the count as a template argument, an array for structured
-// bindings: `auto [opt_g, opt_d] = ctx.optimizers<2>();` (C++ needs the count at compile time;
-// the hook's Context does not know the module's optimizer types).
+// One of a RunContext's optimizers (below), knowing its type: optimizer() is the torch optimizer
+// as configure_optimizers returned it (torch::optim::Adam&, not torch::optim::Optimizer&).
+template <class Optimizer>
+class ManualOptimizerOf : public ManualOptimizer {
+ public:
+  explicit ManualOptimizerOf(const ManualOptimizer& wrapped) noexcept : ManualOptimizer(wrapped) {}
+  Optimizer& optimizer() const noexcept { return static_cast<Optimizer&>(ManualOptimizer::optimizer()); }
+};
+
+// What volt::Context::optimizers() returns: the fit's optimizers in configure_optimizers' order,
+// wrapped. A range (size, [i], for), and, with the count as a template argument, an array for
+// structured bindings: `auto [opt_g, opt_d] = ctx.optimizers<2>();` (the plain Context does not
+// know the module's optimizer types; a hook taking `auto& ctx` gets a RunContext, which does).
 class ManualOptimizers {
  public:
   ManualOptimizers() = default;
@@ -129,6 +143,44 @@ class ManualOptimizers {
  private:
   std::vector<ManualOptimizer> all_;
 };
+
+// What a RunContext's optimizers() returns when configure_optimizers returns a fixed number of
+// optimizers (one, a std::tuple, a std::pair, configs): tuple-like, so that
+// `auto [opt_g, opt_d] = ctx.optimizers();` unpacks them, each as a ManualOptimizerOf<its type>
+// (unpacking another count is the compiler's error naming both numbers); and a range of
+// ManualOptimizer, as the plain Context's.
+template <class... Optimizers>
+class ManualOptimizerTuple {
+ public:
+  static constexpr std::size_t count = sizeof...(Optimizers);
+  explicit ManualOptimizerTuple(const std::array<ManualOptimizer, count>& all) noexcept : all_(all) {}
+  // For structured bindings (the tuple protocol's member get).
+  template <std::size_t I>
+  auto get() const noexcept {
+    return ManualOptimizerOf<std::tuple_element_t<I, std::tuple<Optimizers...>>>(all_[I]);
+  }
+  static constexpr std::size_t size() noexcept { return count; }
+  static constexpr bool empty() noexcept { return count == 0; }
+  const ManualOptimizer& operator[](std::size_t i) const { return all_.at(i); }
+  const ManualOptimizer& at(std::size_t i) const { return all_.at(i); }
+  auto begin() const noexcept { return all_.begin(); }
+  auto end() const noexcept { return all_.end(); }
+
+ private:
+  std::array<ManualOptimizer, count> all_;
+};
+
+}  // namespace volt
+
+template <class... Optimizers>
+struct std::tuple_size<volt::ManualOptimizerTuple<Optimizers...>>
+    : std::integral_constant<std::size_t, sizeof...(Optimizers)> {};
+template <std::size_t I, class... Optimizers>
+struct std::tuple_element<I, volt::ManualOptimizerTuple<Optimizers...>> {
+  using type = volt::ManualOptimizerOf<std::tuple_element_t<I, std::tuple<Optimizers...>>>;
+};
+
+namespace volt {
 
 class Context {
  public:
@@ -216,7 +268,8 @@ class Context {
   }
   // Lightning's self.optimizers(): the optimizers configure_optimizers returned, wrapped so that
   // stepping them goes through volt (empty outside fit). For structured bindings give the count:
-  // `auto [opt_g, opt_d] = ctx.optimizers<2>();` (a different count is an error naming both).
+  // `auto [opt_g, opt_d] = ctx.optimizers<2>();` (a different count is an error naming both), or
+  // take the context as `auto& ctx`: the module's RunContext unpacks without one.
   ManualOptimizers optimizers() const {
     std::vector<ManualOptimizer> all;
     const auto& raw = state_->facade.optimizers;
@@ -328,6 +381,10 @@ class Context {
                                        c10::demangle(typeid(M).name())));
   }
 
+ protected:
+  // The run state as the Trainer owns it, for the typed RunContext's wrapped optimizers.
+  RunState& run_state() const noexcept { return *state_; }
+
  private:
   template <class Operation>
   static const Operation& collective(const Operation& operation, const char* name) {
@@ -346,6 +403,72 @@ class Context {
   RunState* state_;
   MetricStore* metrics_;
   torch::nn::Module* module_;
+};
+
+// The types of the optimizers Module's configure_optimizers returns, normalized: `type` is
+// std::tuple<Optimizer...>, or void when their number is known only at run time (a std::vector).
+// Defined in loops/run_facade.hpp (normalizing needs optim/); used only when a hook calls
+// RunContext::optimizers().
+template <class Module>
+struct configured_optimizers;
+
+namespace diagnostic {
+// Never true: the note under the static_assert prints both counts.
+template <std::size_t Unpacked, std::size_t Returned>
+struct unpacked_optimizer_count_differs {
+  static constexpr bool value = false;  // declared here, so g++'s note names this type
+};
+}  // namespace diagnostic
+
+// The context a Module's hooks get: a volt::Context that also knows the module's type, so it
+// knows the number and types of the optimizers configure_optimizers returns. A hook taking
+// `auto& ctx` (or `volt::RunContext<MyModule>& ctx`) gets it, and
+// `auto [opt_g, opt_d] = ctx.optimizers();` unpacks without a count; a hook taking
+// `volt::Context&` gets the same object as its base. Callbacks and DataModules get the base.
+// Not copyable: a generic hook parameter taken by value (`auto batch_idx`) never binds to it.
+template <class Module>
+class RunContext : public Context {
+ public:
+  using Context::Context;
+  RunContext(const RunContext&) = delete;
+  RunContext& operator=(const RunContext&) = delete;
+
+  // Lightning's `opt_g, opt_d = self.optimizers()`: a ManualOptimizerTuple of the wrapped
+  // optimizers; with a std::vector from configure_optimizers, the plain Context's range.
+  auto optimizers() const {
+    using Types = typename configured_optimizers<Module>::type;
+    if constexpr (std::is_void_v<Types>) return Context::optimizers();
+    else return typed_optimizers(static_cast<Types*>(nullptr));
+  }
+  // The count spelled out: checked at compile time when configure_optimizers' count is fixed.
+  template <std::size_t N>
+  auto optimizers() const {
+    using Types = typename configured_optimizers<Module>::type;
+    if constexpr (std::is_void_v<Types>) {
+      return Context::optimizers<N>();
+    } else {
+      constexpr std::size_t returned = std::tuple_size_v<Types>;
+      static_assert(N == returned || diagnostic::unpacked_optimizer_count_differs<N, returned>::value,
+                    "volt: ctx.optimizers<N>() unpacks another number of optimizers than configure_optimizers returns "
+                    "(the note names both: <unpacked, returned>); unpack as many as it returns, or write "
+                    "`auto [...] = ctx.optimizers();` without a count.");
+      return typed_optimizers(static_cast<Types*>(nullptr));
+    }
+  }
+
+ private:
+  template <class... Optimizers>
+  ManualOptimizerTuple<Optimizers...> typed_optimizers(std::tuple<Optimizers...>*) const {
+    const auto& raw = raw_optimizers();
+    if (raw.size() != sizeof...(Optimizers))
+      throw std::logic_error(fmt::format("volt: ctx.optimizers() is only available while trainer.fit() runs (the fit's "
+                                         "{} optimizer(s) are not set up now).",
+                                         sizeof...(Optimizers)));
+    RunState& state = run_state();
+    return ManualOptimizerTuple<Optimizers...>([&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<ManualOptimizer, sizeof...(Optimizers)>{ManualOptimizer(state, *raw[I], I)...};
+    }(std::index_sequence_for<Optimizers...>{}));
+  }
 };
 
 }  // namespace volt

@@ -36,7 +36,7 @@ concept SizedLoader = BatchLoader<L> && requires(const detail::deref_t<L>& l) {
 
 template <class D, class Hook>
 using loader_t = std::remove_cvref_t<decltype(hooks::call(std::declval<Hook>(), std::declval<D&>(),
-                                                           std::declval<Context&>()))>;
+                                                           std::declval<hooks::hook_context_t<D>&>()))>;
 
 // The loader type a DataModule hook returns, or void when the DataModule lacks that hook.
 template <class D, class Hook>

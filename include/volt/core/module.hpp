@@ -33,7 +33,7 @@ concept HasPredictStep = hooks::has<hooks::predict_step_t, M, const Batch&, std:
 // What training_step returns, given the batch type.
 template <class M, class Batch>
 using training_step_result_t = std::remove_cvref_t<decltype(hooks::call(
-    hooks::training_step, std::declval<M&>(), std::declval<Context&>(), std::declval<const Batch&>(),
+    hooks::training_step, std::declval<M&>(), std::declval<hooks::hook_context_t<M>&>(), std::declval<const Batch&>(),
     std::declval<std::int64_t>(), std::declval<std::int64_t>()))>;
 
 // A module opts out of automatic optimization with `static constexpr bool automatic_optimization = false;`.

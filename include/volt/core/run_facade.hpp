@@ -5,6 +5,9 @@
 // (loops/run_facade.hpp): the collectives when a stage is set up, the rest when fit has its
 // optimizers; they empty it at tear-down. volt::Context reaches it through RunState, so user
 // hooks keep naming one concrete Context. An empty operation means "not available now".
+// The typed RunContext<Module> (core/context.hpp) goes through the same operations: its types
+// are in what optimizers() hands out, while stepping runs this one path (called once per step,
+// never per hook call), whichever context type a hook takes.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

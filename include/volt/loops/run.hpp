@@ -34,7 +34,9 @@ struct Run {
   const TrainerOptions& options;
   RunState& state;
   MetricStore& metrics;
-  Context ctx;
+  // What the module's hooks get (RunContext<Module> for a module with configure_optimizers);
+  // callbacks and DataModules get it as its base, volt::Context (hooks/call.hpp).
+  hooks::hook_context_t<Module> ctx;
   std::chrono::steady_clock::time_point fit_started{};  // for max_time
 
   Run(Module& m, Data& d, Strategy& s, Precision& p, std::tuple<Callbacks&...> cbs, const TrainerOptions& o,
@@ -46,7 +48,11 @@ struct Run {
       if constexpr (Logger<std::remove_cvref_t<decltype(cb)>>) state.loggers.add(cb);
     });
     state.example_input_sizes = nullptr;
-    if constexpr (HasExampleInputArray<Module>) state.example_input_sizes = [&m] { return example_input_sizes(m); };
+    state.example_layer_sizes = nullptr;
+    if constexpr (HasExampleInputArray<Module>) {
+      state.example_input_sizes = [&m] { return example_input_sizes(m); };
+      state.example_layer_sizes = [&m] { return example_layer_sizes(m); };
+    }
   }
 
   // Records which hook runs (for messages) and sets its logging context (loops/hook_family_of.hpp),

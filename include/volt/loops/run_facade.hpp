@@ -17,7 +17,21 @@
 #include <volt/core/context.hpp>
 #include <volt/core/module.hpp>
 #include <volt/core/run_facade.hpp>
+#include <volt/hooks/call.hpp>
+#include <volt/optim/configure_optimizers.hpp>
 #include <volt/loops/step.hpp>
+
+namespace volt {
+
+// RunContext::optimizers()' types (core/context.hpp): configure_optimizers' result, normalized.
+template <class Module>
+struct configured_optimizers {
+  using result = std::remove_cvref_t<decltype(hooks::call(hooks::configure_optimizers, std::declval<Module&>(),
+                                                          std::declval<hooks::hook_context_t<Module>&>()))>;
+  using type = typename optim::optimization_t<result>::optimizer_types;
+};
+
+}  // namespace volt
 
 namespace volt::loops {
 

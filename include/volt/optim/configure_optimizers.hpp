@@ -2,7 +2,8 @@
 // Normalizes what configure_optimizers returns into one shape the loops use, keeping every
 // optimizer's and scheduler's concrete type (std::tuple; no type erasure, no dynamic dispatch).
 // Lightning's return variants, in C++:
-//   (a) an optimizer: by value, or in a unique_ptr / shared_ptr
+//   (a) an optimizer: by value, or in a unique_ptr / shared_ptr (a raw `new` pointer, here or in any
+//       form below, is a compile error: volt does not guess who owns it)
 //   (b) several: std::tuple{opt1, opt2}, std::pair{opt1, opt2}, or std::vector<Opt>
 //   (c) optimizers and schedulers: std::pair{std::tuple{opt1, opt2}, std::tuple{sched1}} (the i-th
 //       scheduler drives the i-th optimizer; each scheduler may be an LRSchedulerConfig), or
@@ -161,6 +162,17 @@ struct unsupported_configure_optimizers_result {
 
 namespace impl {
 
+// The optimizers' types of a normalized Storage: std::tuple<Optimizer...>, or void for a
+// std::vector (their number is known at run time only).
+template <class Storage>
+struct optimizer_types {
+  using type = void;
+};
+template <class... Entries>
+struct optimizer_types<std::tuple<Entries...>> {
+  using type = std::tuple<detail::deref_t<decltype(std::declval<Entries&>().optimizer)>...>;
+};
+
 template <class Storage, class F>
 void for_each_entry(Storage& entries, F&& f) {
   if constexpr (is_tuple_v<Storage>) {
@@ -187,6 +199,8 @@ class Optimization {
 
  public:
   using storage_type = Storage;
+  // std::tuple<Optimizer...> (each unwrapped from any smart pointer), or void for a std::vector.
+  using optimizer_types = typename impl::optimizer_types<Storage>::type;
   // Number of optimizers; dynamic_size when configure_optimizers returned a std::vector.
   static constexpr std::size_t size = [] {
     if constexpr (is_static) return std::tuple_size_v<Storage>;
@@ -477,13 +491,25 @@ using scheduler_of_t = typename scheduler_of<X>::type;
 template <class X>
 using config_of_t = std::conditional_t<std::is_same_v<X, NoScheduler>, NoScheduler, LRSchedulerConfig<scheduler_of_t<X>>>;
 
+// Python's `return Adam(...)` is not C++'s `return new Adam(...)`: volt does not guess who owns
+// an optimizer behind a raw pointer, alone, in a tuple, a pair, a vector or a config alike.
+template <class O>
+constexpr bool check_owned() {
+  static_assert(!std::is_pointer_v<O> || unsupported_configure_optimizers_result<O>::value,
+                "volt: configure_optimizers returned a raw pointer to an optimizer (`new ...`), which volt will not "
+                "own or free. Return the optimizer by value (`return torch::optim::Adam(parameters(), ...);`) or "
+                "owned (`return std::make_unique<torch::optim::Adam>(parameters(), ...);`).");
+  return !std::is_pointer_v<O>;
+}
+
 // One static_assert per mistake, in order; true when O is usable.
 template <class O>
 constexpr bool check_optimizer() {
   static_assert(TorchOptimizer<O>,
                 "volt: OptimizerConfig::optimizer must be a torch::optim optimizer (by value, unique_ptr or "
                 "shared_ptr), e.g. std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(1e-3)).");
-  return TorchOptimizer<O>;
+  if constexpr (TorchOptimizer<O>) return check_owned<O>();
+  else return false;
 }
 
 template <class O, class X>
@@ -622,11 +648,7 @@ auto normalize(T result) {
   };
 
   if constexpr (std::is_pointer_v<T> && TorchOptimizer<T>) {
-    // Python's `return Adam(...)` is not C++'s `return new Adam(...)`: volt does not guess who owns it.
-    static_assert(unsupported_configure_optimizers_result<T>::value,
-                  "volt: configure_optimizers returned a raw pointer to an optimizer (`new ...`), which volt will not "
-                  "own or free. Return the optimizer by value (`return torch::optim::Adam(parameters(), ...);`) or "
-                  "owned (`return std::make_unique<torch::optim::Adam>(parameters(), ...);`).");
+    impl::check_owned<T>();
   } else if constexpr (TorchOptimizer<T>) {
     return finish(std::tuple<OptimizerEntry<T>>{OptimizerEntry<T>{std::move(result)}});
   } else if constexpr (impl::is_optimizer_config_v<T>) {
@@ -634,7 +656,8 @@ auto normalize(T result) {
   } else if constexpr (is_tuple_v<T>) {
     return [&]<class... X>(std::tuple<X...>*) {
       if constexpr ((TorchOptimizer<X> && ...)) {
-        return finish(std::apply([](auto&&... o) { return std::tuple{OptimizerEntry<std::remove_cvref_t<decltype(o)>>{
+        if constexpr ((impl::check_owned<X>() && ...))
+          return finish(std::apply([](auto&&... o) { return std::tuple{OptimizerEntry<std::remove_cvref_t<decltype(o)>>{
                                                        std::move(o)}...}; },
                                  std::move(result)));
       } else if constexpr ((impl::is_optimizer_config_v<X> && ...)) {
@@ -651,10 +674,12 @@ auto normalize(T result) {
   } else if constexpr (is_vector_v<T>) {
     using X = typename T::value_type;
     if constexpr (TorchOptimizer<X>) {
-      std::vector<OptimizerEntry<X>> entries;
-      entries.reserve(result.size());
-      for (auto& o : result) entries.push_back(OptimizerEntry<X>{std::move(o)});
-      return finish(std::move(entries));
+      if constexpr (impl::check_owned<X>()) {
+        std::vector<OptimizerEntry<X>> entries;
+        entries.reserve(result.size());
+        for (auto& o : result) entries.push_back(OptimizerEntry<X>{std::move(o)});
+        return finish(std::move(entries));
+      }
     } else if constexpr (impl::is_optimizer_config_v<X>) {
       if constexpr (impl::config_entry<X>::ok) {
         std::vector<typename impl::config_entry<X>::type> entries;
@@ -671,7 +696,8 @@ auto normalize(T result) {
     using A = typename T::first_type;
     using B = typename T::second_type;
     if constexpr (TorchOptimizer<A> && TorchOptimizer<B>) {
-      return finish(std::tuple<OptimizerEntry<A>, OptimizerEntry<B>>{OptimizerEntry<A>{std::move(result.first)},
+      if constexpr (impl::check_owned<A>() && impl::check_owned<B>())
+        return finish(std::tuple<OptimizerEntry<A>, OptimizerEntry<B>>{OptimizerEntry<A>{std::move(result.first)},
                                                                      OptimizerEntry<B>{std::move(result.second)}});
     } else {
       return finish(impl::pair_entries(impl::as_sequence(std::move(result.first)),
