@@ -29,6 +29,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "fashion_cnn.hpp"
+
 #include <volt/data/tensor_loader.hpp>
 #include <volt/strategy/ddp.hpp>
 #include <volt/strategy/launcher.hpp>
@@ -47,15 +49,7 @@ std::optional<std::string> env(const char* name) {
 
 struct FashionCNN : torch::nn::Module {
   torch::nn::Sequential net;
-  FashionCNN() {
-    using namespace torch::nn;
-    const std::int64_t c = 32, hidden = 128;
-    net = register_module(
-        "net", Sequential(Conv2d(Conv2dOptions(1, c, 3).padding(1)), BatchNorm2d(c), ReLU(), MaxPool2d(2),
-                          Conv2d(Conv2dOptions(c, 2 * c, 3).padding(1)), BatchNorm2d(2 * c), ReLU(), MaxPool2d(2),
-                          Flatten(), Dropout(0.25), Linear(2 * c * 7 * 7, hidden), ReLU(), Dropout(0.25),
-                          Linear(hidden, 10)));
-  }
+  FashionCNN() { net = register_module("net", volt_bench::fashion_cnn_layers()); }
   torch::Tensor forward(const torch::Tensor& x) { return net->forward(x); }
 };
 

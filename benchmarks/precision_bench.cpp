@@ -28,6 +28,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "fashion_cnn.hpp"
+
 #include <volt/data/fashion_mnist.hpp>
 #include <volt/data/tensor_loader.hpp>
 #include <volt/profilers/torch.hpp>
@@ -75,15 +77,7 @@ struct CNN : torch::nn::Module, Timed {
   torch::nn::Sequential net;
   torch::Tensor correct = torch::zeros({}, torch::kLong);
   std::int64_t seen = 0;
-  CNN() {
-    using namespace torch::nn;
-    const std::int64_t c = 32, hidden = 128;
-    net = register_module(
-        "net", Sequential(Conv2d(Conv2dOptions(1, c, 3).padding(1)), BatchNorm2d(c), ReLU(), MaxPool2d(2),
-                          Conv2d(Conv2dOptions(c, 2 * c, 3).padding(1)), BatchNorm2d(2 * c), ReLU(), MaxPool2d(2),
-                          Flatten(), Dropout(0.25), Linear(2 * c * 7 * 7, hidden), ReLU(), Dropout(0.25),
-                          Linear(hidden, 10)));
-  }
+  CNN() { net = register_module("net", volt_bench::fashion_cnn_layers()); }
   torch::Tensor training_step(const volt::data::Example& b, std::int64_t) {
     return F::cross_entropy(net->forward(b.data), b.target);
   }
