@@ -47,6 +47,7 @@
 #include <volt/precision/precision.hpp>
 #include <volt/strategy/single_device.hpp>
 #include <volt/strategy/strategy.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -84,26 +85,7 @@ namespace detail {
 // default_root_dir receives preempted.ckpt, the default checkpoints and logs: a folder that cannot
 // be created or written is reported when fit starts, before anything is written or trained,
 // instead of as a bare filesystem_error at the first save. Creates nothing.
-inline void check_root_dir_writable(const std::filesystem::path& root) {
-  const auto fail = [&](const std::string& problem) {
-    return std::invalid_argument(fmt::format("volt: TrainerOptions::default_root_dir=\"{}\" {}; fit writes its "
-                                             "checkpoints and logs there. Give a folder this process can write.",
-                                             root.string(), problem));
-  };
-  std::error_code ec;
-  const std::filesystem::path wanted =
-      std::filesystem::absolute(root.empty() ? std::filesystem::path(".") : root, ec).lexically_normal();
-  if (ec) throw fail(fmt::format("cannot be resolved ({})", ec.message()));
-  std::filesystem::path existing = wanted;
-  while (!std::filesystem::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
-  if (!std::filesystem::is_directory(existing, ec))
-    throw fail(existing == wanted ? std::string("is a file, not a folder")
-                                  : fmt::format("cannot be created: \"{}\" is a file, not a folder", existing.string()));
-  if (::access(existing.c_str(), W_OK | X_OK) != 0)
-    throw fail(existing == wanted
-                   ? fmt::format("is not writable ({})", std::strerror(errno))
-                   : fmt::format("cannot be created in \"{}\" ({})", existing.string(), std::strerror(errno)));
-}
+VOLT_INLINE void check_root_dir_writable(const std::filesystem::path& root);
 
 // Lightning's configure_callbacks, called at the start of every entry point (before
 // prepare_data); a declared hook of the wrong form is a compile error in hooks::call.
@@ -517,3 +499,7 @@ auto make_trainer(TrainerOptions options, StrategyT strategy, PrecisionT precisi
 }
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/impl/trainer.ipp>
+#endif

@@ -63,6 +63,16 @@ struct ResumePoint {
 };
 
 namespace detail {
+// The type-independent parts of save_trainer_checkpoint and load_trainer_checkpoint, compiled
+// once in the separately compiled mode (impl/trainer_checkpoint.ipp).
+
+// The "meta" section: volt's version, the loop counters, whether the file holds weights only.
+VOLT_INLINE nlohmann::json trainer_checkpoint_meta(const ResumePoint& counters, bool epoch_complete, bool weights_only);
+// The states of the default generators: "cpu", then "cuda:<i>" for each CUDA device.
+VOLT_INLINE NamedTensors rng_states();
+// The module's defined gradients (detached), by parameter name.
+VOLT_INLINE NamedTensors named_grads(const torch::nn::Module& module);
+
 // A callback's key in the "callbacks" section: its state_key() (Lightning's), else its type.
 template <class Callback>
 std::string callback_key(const Callback& cb) {
@@ -82,14 +92,12 @@ template <class Run, class Optimization>
 void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path,
                              bool weights_only) {
   CheckpointWriter writer;
-  writer.add_json("meta", {{"volt_version", ::volt::version},
-                           {"epoch", run.state.current_epoch},
-                           {"global_step", run.state.global_step},
-                           {"batches_stepped", run.state.batches_stepped},
-                           {"batches_done", run.state.batches_done},
-                           {"validated_batches", run.state.validated_batches},
-                           {"epoch_complete", run.state.epoch_complete},
-                           {"weights_only", weights_only}});
+  writer.add_json("meta", detail::trainer_checkpoint_meta({.epoch = run.state.current_epoch,
+                                                            .global_step = run.state.global_step,
+                                                            .batches_stepped = run.state.batches_stepped,
+                                                            .batches_done = run.state.batches_done,
+                                                            .validated_batches = run.state.validated_batches},
+                                                           run.state.epoch_complete, weights_only));
   writer.add_tensors("state_dict", state_dict(run.module));
   if constexpr (requires { run.module.hp; }) {
     const reflect::HParamDict hparams = reflect::to_hparams(run.module.hp);
@@ -107,15 +115,8 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) { callbacks[key] = cb.state_dict(); });
     writer.add_json("callbacks", callbacks);
     writer.add_json("metrics", run.metrics.state());
-    NamedTensors rng{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
-    if (torch::cuda::is_available())
-      for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
-        rng.emplace_back(fmt::format("cuda:{}", i), at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i)).get_state());
-    writer.add_tensors("rng", rng);
-    NamedTensors grads;
-    for (const auto& p : run.module.named_parameters())
-      if (p.value().grad().defined()) grads.emplace_back(p.key(), p.value().grad().detach());
-    writer.add_tensors("grads", grads);
+    writer.add_tensors("rng", detail::rng_states());
+    writer.add_tensors("grads", detail::named_grads(run.module));
     if constexpr (requires { run.precision.state_dict(); })
       writer.add_json("precision", run.precision.state_dict());
   }
@@ -166,39 +167,34 @@ VOLT_INLINE void check_lbfgs_state(torch::optim::LBFGS& optimizer, std::size_t i
 // parameter must have that parameter's shape and dtype (0-dim bookkeeping tensors aside), so a
 // mismatch fails here instead of at the first optimizer step. LBFGS's flat vectors are checked
 // against the total size of its parameters (check_lbfgs_state).
+// check_optimizer_state's check for every optimizer but LBFGS, on the base class.
+VOLT_INLINE void check_optimizer_tensors(torch::optim::Optimizer& optimizer, std::size_t index,
+                                         const std::string& class_name);
+
 template <class Optimizer>
 void check_optimizer_state(Optimizer& optimizer, std::size_t index) {
   if constexpr (std::is_base_of_v<torch::optim::LBFGS, Optimizer>) {
     check_lbfgs_state(optimizer, index);
   } else {
-    torch::optim::Optimizer& base = optimizer;
-    for (const auto& group : base.param_groups())
-      for (const auto& p : group.params()) {
-        const auto it = base.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
-        if (it == base.state().end()) continue;
-        torch::serialize::OutputArchive out;
-        it->second->serialize(out);
-        std::ostringstream bytes;
-        out.save_to(bytes);
-        const std::string image = std::move(bytes).str();
-        torch::serialize::InputArchive in;
-        in.load_from(image.data(), image.size());
-        for (const auto& key : in.keys()) {
-          c10::IValue value;
-          if (!in.try_read(key, value) || !value.isTensor()) continue;
-          const torch::Tensor t = value.toTensor();
-          if (!t.defined() || t.dim() == 0) continue;
-          if (t.sizes() != p.sizes() || t.scalar_type() != p.scalar_type())
-            throw std::runtime_error(fmt::format(
-                "optimizer {} ({}) holds \"{}\" of shape {} and dtype {} for a parameter of shape {} and dtype {}.",
-                index, ::volt::optim::class_name<Optimizer>(), key, shape_string(t.sizes()),
-                c10::toString(t.scalar_type()), shape_string(p.sizes()), c10::toString(p.scalar_type())));
-        }
-      }
+    check_optimizer_tensors(optimizer, index, ::volt::optim::class_name<Optimizer>());
   }
 }
 
 VOLT_INLINE std::string archive_bytes(torch::serialize::OutputArchive& archive);
+
+// load_trainer_checkpoint's checks and steps that do not depend on the run's types, in its order.
+// The "meta" section, refused when it says weights only, and the presence of every section.
+VOLT_INLINE nlohmann::json checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path);
+// The "callbacks" section, a JSON object.
+VOLT_INLINE nlohmann::json checked_callbacks_section(const CheckpointReader& reader, const std::filesystem::path& path);
+// The "metrics" section, decoded in full into a fresh MetricStore.
+VOLT_INLINE MetricStore checked_metrics_section(const CheckpointReader& reader, const std::filesystem::path& path);
+// Sets every parameter's gradient to its saved one (moved to the parameter's device), or none.
+VOLT_INLINE void restore_grads(torch::nn::Module& module, const NamedTensors& grads);
+// Sets the default generators' states: "cpu", and "cuda:<i>" where CUDA is available.
+VOLT_INLINE void restore_rng_states(const NamedTensors& rng);
+// The error for a resume that failed while loading (after the run's state was put back).
+VOLT_INLINE CheckpointError resume_failed(const std::filesystem::path& path, const std::exception& e);
 
 // Everything a resume overwrites, copied, so that a load that fails half way can put it back.
 // Not the callbacks: their state_dict() is a hook a user sees (Lightning calls it when saving
@@ -220,10 +216,7 @@ struct RunSnapshot {
     optimization = archive_bytes(archive);
     metrics = run.metrics.state();
     if constexpr (requires { run.precision.state_dict(); }) precision = run.precision.state_dict();
-    rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
-    if (torch::cuda::is_available())
-      for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
-        rng.emplace_back(fmt::format("cuda:{}", i), at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i)).get_state());
+    rng = rng_states();
   }
 
   // Puts everything back; called while an exception is in flight, so it must not throw.
@@ -265,36 +258,13 @@ struct RunSnapshot {
 template <class Run, class Optimization>
 ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path) {
   const CheckpointReader reader = CheckpointReader::open(path);  // validates every section's bounds and CRC
-  const nlohmann::json meta = reader.json("meta");
-  if (meta.is_object() && meta.contains("weights_only") && meta["weights_only"].is_boolean() &&
-      meta["weights_only"].get<bool>())
-    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" holds weights only (save_weights_only): there is "
-                                            "no optimizer or loop state to resume from. Resume from a full checkpoint, "
-                                            "or load its weights with volt::checkpoint::load_state_dict.",
-                                            path.string()));
-  for (const char* section : {"state_dict", "optimizers", "callbacks", "metrics", "rng", "grads"})
-    if (!reader.has(section))
-      throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" has no \"{}\" section; it was not written by "
-                                              "volt's Trainer or is damaged.",
-                                              path.string(), section));
+  const nlohmann::json meta = detail::checked_resume_meta(reader, path);
   const ResumePoint point = detail::read_resume_point(meta, path);
   const NamedTensors weights = reader.tensors("state_dict");
   const NamedTensors grads = detail::checked_grads(reader, run.module, path);
   const NamedTensors rng = detail::checked_rng_states(reader, path);
-  const nlohmann::json callbacks = reader.json("callbacks");
-  if (!callbacks.is_object())
-    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"callbacks\" section "
-                                            "is {}, not a JSON object; it is damaged. Use another checkpoint.",
-                                            path.string(), callbacks.type_name()));
-  const nlohmann::json metrics = reader.json("metrics");
-  MetricStore loaded_metrics;  // decoded in full before anything is assigned
-  try {
-    loaded_metrics.load_state(metrics);
-  } catch (const std::exception& e) {
-    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"metrics\" section "
-                                            "is not what volt writes ({}). Use another checkpoint.",
-                                            path.string(), e.what()));
-  }
+  const nlohmann::json callbacks = detail::checked_callbacks_section(reader, path);
+  MetricStore loaded_metrics = detail::checked_metrics_section(reader, path);  // decoded in full before anything is assigned
   auto optimizers = reader.archive("optimizers", run.state.device);
   std::optional<nlohmann::json> datamodule_state;
   if (reader.has("datamodule")) datamodule_state = reader.json("datamodule");
@@ -313,21 +283,8 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
     if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })
       if (reader.has("precision")) run.precision.load_state_dict(reader.json("precision"));
     run.metrics = std::move(loaded_metrics);
-    for (auto& p : run.module.named_parameters()) {
-      auto& param = p.value();
-      param.mutable_grad() = torch::Tensor{};
-      for (const auto& [name, g] : grads)
-        if (name == p.key()) param.mutable_grad() = g.to(param.device()).clone();
-    }
-    for (const auto& [name, state] : rng) {
-      if (name == "cpu") {
-        at::Generator gen = at::detail::getDefaultCPUGenerator();
-        gen.set_state(state);
-      } else if (torch::cuda::is_available()) {
-        at::Generator gen = at::globalContext().defaultGenerator(c10::Device(name));
-        gen.set_state(state);
-      }
-    }
+    detail::restore_grads(run.module, grads);
+    detail::restore_rng_states(rng);
     // The user's own state_dict code comes last, after everything volt can put back.
     if constexpr (requires { run.data.load_state_dict(std::declval<const nlohmann::json&>()); })
       if (datamodule_state) run.data.load_state_dict(*datamodule_state);
@@ -340,12 +297,7 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
     throw;
   } catch (const std::exception& e) {
     snapshot.restore(run, optimization);
-    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
-    throw CheckpointError(path, fmt::format("volt: cannot resume from checkpoint \"{}\": {} Nothing was loaded: the "
-                                            "model was left as it was, and so were its optimizers, callbacks and the "
-                                            "random generators; check that configure_optimizers returns the "
-                                            "optimizers the checkpoint was saved with.",
-                                            path.string(), torch_error ? torch_error->what_without_backtrace() : e.what()));
+    throw detail::resume_failed(path, e);
   }
   return point;
 }

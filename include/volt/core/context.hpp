@@ -30,6 +30,7 @@
 #include <volt/core/run_facade.hpp>
 #include <volt/core/stage.hpp>
 #include <volt/core/trainer_options.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -345,14 +346,7 @@ class Context {
   void untoggle_optimizer(torch::optim::Optimizer&) const { restore_toggled(); }
   void untoggle_optimizer() const { restore_toggled(); }
   // Lightning's clip_gradients (for manual optimization or configure_gradient_clipping).
-  static void clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm = true) {
-    std::vector<torch::Tensor> params;
-    for (auto& group : optimizer.param_groups())
-      for (auto& p : group.params())
-        if (p.grad().defined()) params.push_back(p);
-    if (by_norm) torch::nn::utils::clip_grad_norm_(params, clip_val, 2.0);
-    else torch::nn::utils::clip_grad_value_(params, clip_val);
-  }
+  VOLT_INLINE static void clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm = true);
 
   std::int64_t accumulate_grad_batches() const noexcept { return state_->accumulate_grad_batches; }
   void set_accumulate_grad_batches(std::int64_t n) {
@@ -472,3 +466,7 @@ class RunContext : public Context {
 };
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/core/impl/context.ipp>
+#endif

@@ -18,6 +18,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <torch/types.h>
+#include <volt/detail/config.hpp>
 
 namespace volt::data {
 
@@ -28,41 +29,16 @@ struct DistributedSampler {
   std::uint64_t seed = 0;
   bool drop_last = false;
 
-  void validate() const {
-    if (num_replicas < 1)
-      throw std::invalid_argument(
-          fmt::format("volt::data::DistributedSampler: num_replicas = {} is invalid; allowed: >= 1", num_replicas));
-    if (rank < 0 || rank >= num_replicas)
-      throw std::invalid_argument(fmt::format(
-          "volt::data::DistributedSampler: rank = {} is invalid; allowed: [0, {}]", rank, num_replicas - 1));
-  }
+  VOLT_INLINE void validate() const;
 
   // torch's num_samples: ceil(n / R), or ceil((n - R) / R) with drop_last when R does not divide n.
-  std::int64_t num_samples(std::int64_t n) const {
-    validate();
-    if (drop_last && n % num_replicas != 0) return n < num_replicas ? 0 : (n - num_replicas + num_replicas - 1) / num_replicas;
-    return (n + num_replicas - 1) / num_replicas;
-  }
+  VOLT_INLINE std::int64_t num_samples(std::int64_t n) const;
 
-  std::vector<std::int64_t> indices(std::int64_t n, std::int64_t epoch) const {
-    const std::int64_t per_rank = num_samples(n);
-    const std::int64_t total = per_rank * num_replicas;
-    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-    if (shuffle) {
-      at::Generator gen = at::detail::createCPUGenerator(seed + static_cast<std::uint64_t>(epoch));
-      const auto perm = at::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
-      std::copy(perm.data_ptr<std::int64_t>(), perm.data_ptr<std::int64_t>() + n, order.begin());
-    } else {
-      std::iota(order.begin(), order.end(), std::int64_t{0});
-    }
-    // Padding repeats the order from its start, as often as needed (n < padding included).
-    for (std::size_t k = 0; static_cast<std::int64_t>(order.size()) < total; ++k) order.push_back(order[k]);
-    order.resize(static_cast<std::size_t>(total));
-    std::vector<std::int64_t> share;
-    share.reserve(static_cast<std::size_t>(per_rank));
-    for (std::int64_t k = rank; k < total; k += num_replicas) share.push_back(order[static_cast<std::size_t>(k)]);
-    return share;
-  }
+  VOLT_INLINE std::vector<std::int64_t> indices(std::int64_t n, std::int64_t epoch) const;
 };
 
 }  // namespace volt::data
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/data/impl/distributed_sampler.ipp>
+#endif

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -107,27 +108,7 @@ class FashionMNIST {
   VOLT_INLINE std::string corrupt_fix() const;
 
   // Throws a DatasetError naming the folder, or every missing file among `names`, and the fix.
-  template <std::size_t N>
-  void require_files(const std::array<std::string_view, N>& names) const {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!fs::is_directory(options_.root, ec)) {
-      throw DatasetError(fmt::format("volt: Fashion-MNIST folder \"{}\" {}; {}",
-                                     options_.root.string(),
-                                     fs::exists(options_.root, ec) ? "is not a folder"
-                                                                   : "does not exist",
-                                     missing_fix()));
-    }
-    std::vector<std::string> missing;
-    for (std::string_view name : names) {
-      if (find_file(name).empty()) missing.push_back(gz_path(name).string());
-    }
-    if (!missing.empty()) {
-      throw DatasetError(fmt::format(
-          "volt: Fashion-MNIST file{} not found (with or without .gz): \"{}\"; {}",
-          missing.size() > 1 ? "s" : "", fmt::join(missing, "\", \""), missing_fix()));
-    }
-  }
+  VOLT_INLINE void require_files(std::span<const std::string_view> names) const;
 
   VOLT_INLINE std::filesystem::path gz_path(std::string_view name) const;
   // The file's path, preferring the .gz; empty when neither exists.

@@ -10,6 +10,7 @@
 #endif
 
 #include <volt/callbacks/impl/model_checkpoint.ipp>
+#include <volt/callbacks/impl/model_summary.ipp>
 #include <volt/callbacks/impl/progress_bar.ipp>
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
@@ -17,18 +18,23 @@
 #include <volt/checkpoint/impl/module_state.ipp>
 #include <volt/checkpoint/impl/safetensors.ipp>
 #include <volt/checkpoint/impl/trainer_checkpoint.ipp>
+#include <volt/core/impl/context.ipp>
 #include <volt/core/impl/metrics.ipp>
 #include <volt/core/impl/trainer_options.ipp>
+#include <volt/data/impl/distributed_sampler.ipp>
 #include <volt/data/impl/fashion_mnist.ipp>
 #include <volt/data/impl/idx.ipp>
 #include <volt/detail/impl/terminal.ipp>
+#include <volt/impl/trainer.ipp>
 #include <volt/loggers/impl/csv.ipp>
 #include <volt/loggers/impl/csv_logger.ipp>
 #include <volt/loggers/impl/file_io.ipp>
 #include <volt/loggers/impl/html_report.ipp>
 #include <volt/loggers/impl/tfevents.ipp>
 #include <volt/loggers/impl/versioning.ipp>
+#include <volt/loops/impl/fit_loop.ipp>
 #include <volt/loops/impl/fit_summary.ipp>
 #include <volt/loops/impl/results_table.ipp>
+#include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>

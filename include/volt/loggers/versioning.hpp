@@ -40,7 +40,7 @@ class VersionedLogDir {
   // <save_dir>/<name>; with an empty name the versions sit directly in save_dir.
   std::filesystem::path root_dir() const { return name_.empty() ? save_dir_ : save_dir_ / name_; }
   VOLT_INLINE std::int64_t version() const;
-  std::filesystem::path log_dir() const { return root_dir() / version_folder_name(version()); }
+  VOLT_INLINE std::filesystem::path log_dir() const;
   // Whether the version is fixed (given, or resolved by a first use), and fixing it from outside:
   // the Trainer gives all loggers of a run one version (trainer.hpp, share_logger_version).
   bool version_chosen() const noexcept { return version_.has_value(); }

@@ -32,6 +32,7 @@
 #include <volt/core/step_output.hpp>
 #include <volt/loops/stage_hooks.hpp>
 #include <volt/optim/configure_optimizers.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::loops {
 
@@ -54,29 +55,26 @@ bool max_steps_reached(const Run& run) {
 }
 
 // max_time: like Lightning's Timer, asks the fit loop to stop (min_epochs / min_steps still apply).
+VOLT_INLINE void check_max_time(RunState& state, const TrainerOptions& options,
+                                std::chrono::steady_clock::time_point fit_started);
 template <class Run>
 void check_max_time(Run& run) {
-  if (!run.options.max_time) return;
-  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - run.fit_started;
-  if (elapsed < *run.options.max_time) return;
-  run.state.should_stop = true;
-  if (run.state.stop_reason.empty())
-    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_time={:g}s` reached (elapsed {:.1f}s).",
-                                        run.options.max_time->count(), elapsed.count());
+  check_max_time(run.state, run.options, run.fit_started);
 }
 
 // The line the progress bar prints when fit ends: the reason a callback or max_time gave, else
 // the limit that ended the loop (Lightning's "`Trainer.fit` stopped: `max_epochs=3` reached.").
+VOLT_INLINE void record_stop_reason(RunState& state, const TrainerOptions& options, std::int64_t max_epochs);
 template <class Run>
 void record_stop_reason(Run& run, std::int64_t max_epochs) {
-  if (!run.state.stop_reason.empty()) return;
-  if (max_steps_reached(run))
-    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_steps={}` reached.", run.options.max_steps);
-  else if (max_epochs >= 0 && run.state.current_epoch >= max_epochs)
-    run.state.stop_reason = fmt::format("`Trainer.fit` stopped: `max_epochs={}` reached.", max_epochs);
-  else if (run.state.should_stop)
-    run.state.stop_reason = "`Trainer.fit` stopped: a hook asked it to (ctx.request_stop()).";
+  record_stop_reason(run.state, run.options, max_epochs);
 }
+
+// The validation plan of a fit: validation every check_batch training batches (val_check_interval,
+// a count or a fraction of epoch_batches) on at most val_batches batches. Throws for an interval
+// the train loader cannot give (a fraction of an unsized loader, more batches than an epoch has).
+VOLT_INLINE ValidationPlan plan_validation(const TrainerOptions& opt, bool validates, std::int64_t epoch_batches,
+                                           std::int64_t val_batches);
 
 // Whether validation in fit can run on batches of type Batch: decided at compile time.
 template <class Module, class Loader>
@@ -315,29 +313,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
     const std::int64_t epoch_batches = opt.limit_train_batches.resolve(train_size, "limit_train_batches");
     run.state.num_training_batches = epoch_batches;
     run.state.num_val_batches = validates ? val_batches : 0;
-    ValidationPlan plan;
-    if (validates) {
-      plan.max_batches = val_batches;
-      if (opt.val_check_interval.is_fraction()) {
-        if (epoch_batches < 0 && opt.val_check_interval.fraction() != 1.0)
-          throw std::invalid_argument(fmt::format(
-              "volt: TrainerOptions::val_check_interval={} is a fraction of the epoch, but the train loader cannot tell "
-              "how many batches it has (no size()); give a number of batches (e.g. val_check_interval=100) or use a "
-              "sized loader.",
-              opt.val_check_interval.fraction()));
-        plan.check_batch = epoch_batches < 0 ? -1
-                                             : std::max<std::int64_t>(
-                                                   1, static_cast<std::int64_t>(opt.val_check_interval.fraction() *
-                                                                                static_cast<double>(epoch_batches)));
-      } else {
-        plan.check_batch = opt.val_check_interval.count();
-        if (epoch_batches >= 0 && plan.check_batch > epoch_batches)
-          throw std::invalid_argument(fmt::format(
-              "volt: TrainerOptions::val_check_interval={} is more than the {} training batches of an epoch; use a "
-              "number of batches <= {} or a fraction of the epoch (e.g. 0.5).",
-              plan.check_batch, epoch_batches, epoch_batches));
-      }
-    }
+    ValidationPlan plan = plan_validation(opt, validates, epoch_batches, val_batches);
 
     // The first file a logger writes: after everything above was checked (loaders, batch counts,
     // validation plan), so that an invalid option leaves no version_N folder behind.
@@ -384,3 +360,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/fit_loop.ipp>
+#endif

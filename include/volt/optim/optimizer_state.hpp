@@ -11,36 +11,16 @@
 #include <torch/torch.h>
 
 #include <volt/optim/scheduler.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::optim {
 
-inline void save_optimizer(const torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& archive) {
-  torch::serialize::OutputArchive state(archive.compilation_unit());
-  optimizer.save(state);
-  archive.write("state", state);
-  const auto& groups = optimizer.param_groups();
-  detail::sched::write(archive, "param_groups/size", static_cast<std::int64_t>(groups.size()));
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    torch::serialize::OutputArchive options(archive.compilation_unit());
-    groups[g].options().serialize(options);
-    archive.write("param_groups/" + std::to_string(g), options);
-  }
-}
+VOLT_INLINE void save_optimizer(const torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& archive);
 
-inline void load_optimizer(torch::optim::Optimizer& optimizer, torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive state;
-  archive.read("state", state);
-  optimizer.load(state);
-  auto& groups = optimizer.param_groups();
-  const auto saved = detail::sched::read_int(archive, "param_groups/size");
-  if (saved != static_cast<std::int64_t>(groups.size()))
-    throw std::runtime_error(fmt::format("volt: the saved optimizer has {} param groups; this one has {}.", saved,
-                                         groups.size()));
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    torch::serialize::InputArchive options;
-    archive.read("param_groups/" + std::to_string(g), options);
-    groups[g].options().serialize(options);
-  }
-}
+VOLT_INLINE void load_optimizer(torch::optim::Optimizer& optimizer, torch::serialize::InputArchive& archive);
 
 }  // namespace volt::optim
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/optim/impl/optimizer_state.ipp>
+#endif

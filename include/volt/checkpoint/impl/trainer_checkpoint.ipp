@@ -125,6 +125,128 @@ VOLT_INLINE std::string archive_bytes(torch::serialize::OutputArchive& archive) 
   return std::move(bytes).str();
 }
 
+VOLT_INLINE nlohmann::json trainer_checkpoint_meta(const ResumePoint& counters, bool epoch_complete, bool weights_only) {
+  return {{"volt_version", ::volt::version},
+          {"epoch", counters.epoch},
+          {"global_step", counters.global_step},
+          {"batches_stepped", counters.batches_stepped},
+          {"batches_done", counters.batches_done},
+          {"validated_batches", counters.validated_batches},
+          {"epoch_complete", epoch_complete},
+          {"weights_only", weights_only}};
+}
+
+VOLT_INLINE NamedTensors rng_states() {
+  NamedTensors rng{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+  if (torch::cuda::is_available())
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
+      rng.emplace_back(fmt::format("cuda:{}", i), at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i)).get_state());
+  return rng;
+}
+
+VOLT_INLINE NamedTensors named_grads(const torch::nn::Module& module) {
+  NamedTensors grads;
+  for (const auto& p : module.named_parameters())
+    if (p.value().grad().defined()) grads.emplace_back(p.key(), p.value().grad().detach());
+  return grads;
+}
+
+VOLT_INLINE void check_optimizer_tensors(torch::optim::Optimizer& optimizer, std::size_t index,
+                                         const std::string& class_name) {
+  torch::optim::Optimizer& base = optimizer;
+  for (const auto& group : base.param_groups())
+    for (const auto& p : group.params()) {
+      const auto it = base.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == base.state().end()) continue;
+      torch::serialize::OutputArchive out;
+      it->second->serialize(out);
+      std::ostringstream bytes;
+      out.save_to(bytes);
+      const std::string image = std::move(bytes).str();
+      torch::serialize::InputArchive in;
+      in.load_from(image.data(), image.size());
+      for (const auto& key : in.keys()) {
+        c10::IValue value;
+        if (!in.try_read(key, value) || !value.isTensor()) continue;
+        const torch::Tensor t = value.toTensor();
+        if (!t.defined() || t.dim() == 0) continue;
+        if (t.sizes() != p.sizes() || t.scalar_type() != p.scalar_type())
+          throw std::runtime_error(fmt::format(
+              "optimizer {} ({}) holds \"{}\" of shape {} and dtype {} for a parameter of shape {} and dtype {}.",
+              index, class_name, key, shape_string(t.sizes()),
+              c10::toString(t.scalar_type()), shape_string(p.sizes()), c10::toString(p.scalar_type())));
+      }
+    }
+}
+
+VOLT_INLINE nlohmann::json checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path) {
+  const nlohmann::json meta = reader.json("meta");
+  if (meta.is_object() && meta.contains("weights_only") && meta["weights_only"].is_boolean() &&
+      meta["weights_only"].get<bool>())
+    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" holds weights only (save_weights_only): there is "
+                                            "no optimizer or loop state to resume from. Resume from a full checkpoint, "
+                                            "or load its weights with volt::checkpoint::load_state_dict.",
+                                            path.string()));
+  for (const char* section : {"state_dict", "optimizers", "callbacks", "metrics", "rng", "grads"})
+    if (!reader.has(section))
+      throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" has no \"{}\" section; it was not written by "
+                                              "volt's Trainer or is damaged.",
+                                              path.string(), section));
+  return meta;
+}
+
+VOLT_INLINE nlohmann::json checked_callbacks_section(const CheckpointReader& reader, const std::filesystem::path& path) {
+  nlohmann::json callbacks = reader.json("callbacks");
+  if (!callbacks.is_object())
+    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"callbacks\" section "
+                                            "is {}, not a JSON object; it is damaged. Use another checkpoint.",
+                                            path.string(), callbacks.type_name()));
+  return callbacks;
+}
+
+VOLT_INLINE MetricStore checked_metrics_section(const CheckpointReader& reader, const std::filesystem::path& path) {
+  const nlohmann::json metrics = reader.json("metrics");
+  MetricStore loaded_metrics;
+  try {
+    loaded_metrics.load_state(metrics);
+  } catch (const std::exception& e) {
+    throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"metrics\" section "
+                                            "is not what volt writes ({}). Use another checkpoint.",
+                                            path.string(), e.what()));
+  }
+  return loaded_metrics;
+}
+
+VOLT_INLINE void restore_grads(torch::nn::Module& module, const NamedTensors& grads) {
+  for (auto& p : module.named_parameters()) {
+    auto& param = p.value();
+    param.mutable_grad() = torch::Tensor{};
+    for (const auto& [name, g] : grads)
+      if (name == p.key()) param.mutable_grad() = g.to(param.device()).clone();
+  }
+}
+
+VOLT_INLINE void restore_rng_states(const NamedTensors& rng) {
+  for (const auto& [name, state] : rng) {
+    if (name == "cpu") {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      gen.set_state(state);
+    } else if (torch::cuda::is_available()) {
+      at::Generator gen = at::globalContext().defaultGenerator(c10::Device(name));
+      gen.set_state(state);
+    }
+  }
+}
+
+VOLT_INLINE CheckpointError resume_failed(const std::filesystem::path& path, const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  return CheckpointError(path, fmt::format("volt: cannot resume from checkpoint \"{}\": {} Nothing was loaded: the "
+                                           "model was left as it was, and so were its optimizers, callbacks and the "
+                                           "random generators; check that configure_optimizers returns the "
+                                           "optimizers the checkpoint was saved with.",
+                                           path.string(), torch_error ? torch_error->what_without_backtrace() : e.what()));
+}
+
 }  // namespace detail
 
 }  // namespace volt::checkpoint

@@ -218,4 +218,25 @@ VOLT_INLINE void FashionMNIST::require(const torch::Tensor& split, std::string_v
   }
 }
 
+VOLT_INLINE void FashionMNIST::require_files(std::span<const std::string_view> names) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(options_.root, ec)) {
+    throw DatasetError(fmt::format("volt: Fashion-MNIST folder \"{}\" {}; {}",
+                                   options_.root.string(),
+                                   fs::exists(options_.root, ec) ? "is not a folder"
+                                                                 : "does not exist",
+                                   missing_fix()));
+  }
+  std::vector<std::string> missing;
+  for (std::string_view name : names) {
+    if (find_file(name).empty()) missing.push_back(gz_path(name).string());
+  }
+  if (!missing.empty()) {
+    throw DatasetError(fmt::format(
+        "volt: Fashion-MNIST file{} not found (with or without .gz): \"{}\"; {}",
+        missing.size() > 1 ? "s" : "", fmt::join(missing, "\", \""), missing_fix()));
+  }
+}
+
 }  // namespace volt::data

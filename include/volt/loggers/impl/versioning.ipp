@@ -40,4 +40,6 @@ VOLT_INLINE void VersionedLogDir::choose_version(std::int64_t version) {
   if (!version_) version_ = version;
 }
 
+VOLT_INLINE std::filesystem::path VersionedLogDir::log_dir() const { return root_dir() / version_folder_name(version()); }
+
 }  // namespace volt::loggers
