@@ -36,5 +36,6 @@
 #include <volt/loops/impl/fit_summary.ipp>
 #include <volt/loops/impl/results_table.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
+#include <volt/optim/impl/scheduler.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>
