@@ -308,6 +308,14 @@ TEST_CASE("Runtime: a resume under bf16-mixed continues exactly; no precision se
   REQUIRE(volt::checkpoint::CheckpointReader::open(scaled).has("precision"));
   const auto from_scaled = run(Runtime("bf16-mixed"), 99, scaled, std::nullopt);
   CHECK(from_scaled->input.size() == 16 - 5);
+
+  // Weights of another dtype: a bf16-true checkpoint resumed under 32-true fails on the dtypes,
+  // as it does for the static policies.
+  const auto bf16 = dir.path / "bf16.ckpt";
+  run(Runtime("bf16-true"), 5, std::nullopt, bf16);
+  REQUIRE(fs::exists(bf16));
+  CHECK_THROWS_WITH(run(Runtime("32-true"), 99, bf16, std::nullopt),
+                    Catch::Contains("dtype") && Catch::Contains("BFloat16"));
 }
 
 TEST_CASE("Runtime 16-mixed on CUDA: the checkpoint carries the grad scaler's state as FP16Mixed's does",
@@ -331,4 +339,27 @@ TEST_CASE("Runtime 16-mixed on CUDA: the checkpoint carries the grad scaler's st
   const auto by_name = section(Runtime("16-mixed"), dir.path / "runtime.ckpt");
   CHECK(by_type.contains("scale"));
   CHECK(by_name == by_type);
+}
+
+TEST_CASE("Runtime 16-mixed refuses torch::optim::LBFGS at the step (FP16Mixed: at compile time); 32-true steps it",
+          "[precision][runtime]") {
+  torch::Tensor w = torch::zeros({2}, torch::requires_grad());
+  torch::optim::LBFGS lbfgs({w});
+  volt::seam::StepHooksArchetype hooks;
+  int closure_calls = 0;
+  auto closure = [&] {
+    ++closure_calls;
+    lbfgs.zero_grad();
+    auto loss = (w - 1).pow(2).sum();
+    loss.backward();
+    return loss;
+  };
+  Runtime fp16("16-mixed");
+  CHECK_THROWS_WITH(fp16.optimizer_step(lbfgs, closure, hooks),
+                    Catch::Contains("16-mixed") && Catch::Contains("cannot step torch::optim::LBFGS"));
+  CHECK(closure_calls == 0);
+  Runtime fp32("32-true");
+  CHECK(fp32.optimizer_step(lbfgs, closure, hooks));
+  CHECK(closure_calls > 0);
+  CHECK(w.detach().sub(1).abs().max().item<double>() < 1e-3);
 }
