@@ -246,6 +246,13 @@ TEST_CASE("Runtime bf16-true with DDP on Gloo fails at set-up with the static po
   const std::string by_name = message_of([] { volt::DDP{}.check_precision(Runtime("bf16-true")); });
   CHECK_THAT(by_type, Catch::Contains("precision \"bf16-true\"") && Catch::Contains("Gloo backend"));
   CHECK(by_name == by_type);
+  // In a fit: DDP's set-up (a group of one process on CPU, Gloo) fails before any step.
+  TempDir dir;
+  Classifier model;
+  Data data;
+  volt::Trainer<Classifier, Data, volt::DDP, Runtime> trainer(quiet(dir.path), volt::DDP{}, Runtime("bf16-true"));
+  CHECK(message_of([&] { trainer.fit(model, data); }) == by_type);
+  CHECK(model.input.empty());
   // The others pass the check, as their static policies do.
   for (const char* ok : {"32-true", "64-true", "bf16-mixed", "16-mixed"})
     CHECK_NOTHROW(volt::DDP{}.check_precision(Runtime(ok)));
