@@ -117,8 +117,8 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     writer.add_json("metrics", run.metrics.state());
     writer.add_tensors("rng", detail::rng_states());
     writer.add_tensors("grads", detail::named_grads(run.module));
-    if constexpr (requires { run.precision.state_dict(); })
-      writer.add_json("precision", run.precision.state_dict());
+    if constexpr (requires { run.precision.state_dict(); })  // null: no state now (precision::Runtime)
+      if (nlohmann::json state = run.precision.state_dict(); !state.is_null()) writer.add_json("precision", state);
   }
   write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
   writer.write(path);
