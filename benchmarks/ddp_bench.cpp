@@ -34,7 +34,8 @@
 // of a step does not depend on the pixel values.
 //
 // Options: --quick (2 repetitions, 2048 examples), --reps N, --step-only (skip the 2-thread
-// throughput side), and the DDP options under test: --bucket-cap-mb X, --first-bucket-mb X,
+// throughput side), and DDP options to compare with the defaults in the same run (one more
+// side, `ddp_variant`, alternated with the others): --bucket-cap-mb X, --first-bucket-mb X,
 // --bucket-view (gradient_as_bucket_view).
 // Output: `bench ddp/<name> ... ratio=<median pair ratio> (pairs: ...)`, then the phases and the
 // Reducer's bucket layout (bytes per bucket, in the order they are reduced).
@@ -188,6 +189,7 @@ struct Side {
   std::int64_t procs;
   int threads;
   std::int64_t samples_per_process, batch;
+  std::map<std::string, std::string> env{};  // the DDP options of a variant side
 };
 
 // Microseconds per step of each phase, the mean over the side's processes.
@@ -197,9 +199,9 @@ struct StepTimes {
 };
 
 // Runs one side as `procs` fresh processes of this program with `threads` intra-op threads.
-StepTimes measure(const Side& side, const std::map<std::string, std::string>& ddp_env, std::string* buckets) {
+StepTimes measure(const Side& side, std::string* buckets) {
   const auto out = std::filesystem::temp_directory_path() / fmt::format("volt_ddp_bench_{}", ::getpid());
-  std::map<std::string, std::string> vars = ddp_env;
+  std::map<std::string, std::string> vars = side.env;
   vars.insert({{"VOLT_DDP_BENCH_ROLE", side.role},
                {"VOLT_DDP_BENCH_THREADS", std::to_string(side.threads)},
                {"OMP_NUM_THREADS", std::to_string(side.threads)},
@@ -281,7 +283,7 @@ int main(int argc, char** argv) {
   bool quick = false, step_only = false;
   int reps = 5;
   std::map<std::string, std::string> ddp_env;
-  std::string variant = "defaults";
+  std::string variant;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -298,26 +300,27 @@ int main(int argc, char** argv) {
                                      " (allowed: --quick --reps N --step-only --bucket-cap-mb X --first-bucket-mb X "
                                      "--bucket-view)");
   }
-  if (!ddp_env.empty()) {
-    variant.clear();
-    for (const auto& [k, v] : ddp_env) variant += fmt::format("{}{}={}", variant.empty() ? "" : ",", k.substr(15), v);
-  }
+  for (const auto& [k, v] : ddp_env) variant += fmt::format("{}{}={}", variant.empty() ? "" : ",", k.substr(15), v);
   if (quick) reps = 2;
   const std::int64_t samples = quick ? 2048 : 8192, batch = 64;
   std::vector<Side> sides = {{"ddp", "ddp", 2, 1, samples / 2, batch},
                              {"single", "single", 1, 1, samples / 2, batch},
                              {"two_independent", "independent", 2, 1, samples / 2, batch}};
   if (!step_only) sides.push_back({"single_2threads", "single", 1, 2, samples, 2 * batch});
+  // DDP options given: a fifth side, DDP with them, against DDP with the defaults in the same run.
+  if (!ddp_env.empty()) sides.push_back({"ddp_variant", "ddp", 2, 1, samples / 2, batch, ddp_env});
   const std::string load_before = load_average();
   std::map<std::string, std::vector<StepTimes>> runs;
-  std::string buckets;
-  std::vector<double> throughput_pairs, step_pairs, contention_pairs, own_pairs, cpu_pairs;
+  std::string buckets, variant_buckets;
+  std::vector<double> throughput_pairs, step_pairs, contention_pairs, own_pairs, cpu_pairs, variant_pairs;
   for (int rep = 0; rep < reps; ++rep) {
     // A B C D, then D C B A: the order flips every repetition.
     std::vector<Side> order = sides;
     if (rep % 2 == 1) std::reverse(order.begin(), order.end());
     std::map<std::string, StepTimes> t;
-    for (const auto& side : order) t[side.name] = measure(side, ddp_env, side.role == "ddp" ? &buckets : nullptr);
+    for (const auto& side : order)
+      t[side.name] = measure(side, side.name == "ddp" ? &buckets : side.name == "ddp_variant" ? &variant_buckets : nullptr);
+    if (!ddp_env.empty()) variant_pairs.push_back(t["ddp_variant"].total / t["ddp"].total);
     for (const auto& [name, times] : t) runs[name].push_back(times);
     step_pairs.push_back(t["ddp"].total / t["single"].total);
     contention_pairs.push_back(t["two_independent"].total / t["single"].total);
@@ -331,8 +334,8 @@ int main(int argc, char** argv) {
     for (const auto& r : runs[name]) v.push_back(r.total);
     return median(v);
   };
-  std::cout << fmt::format("bench ddp/setup ddp_options={} reps={} samples={} load_average_before={} after={}\n",
-                           variant, reps, samples, load_before, load_average());
+  std::cout << fmt::format("bench ddp/setup reps={} samples={} load_average_before={} after={}\n", reps, samples,
+                           load_before, load_average());
   if (!step_only) {
     std::cout << fmt::format("bench ddp/cnn_1proc_2threads samples_per_s={:.0f} (batch {})\n",
                              2e6 * static_cast<double>(batch) / med_total("single_2threads"), 2 * batch);
@@ -356,7 +359,13 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("bench ddp/cnn_cpu_ddp_vs_two_independent ratio={:.3f} (pairs: {:.3f}) (CPU time per step "
                            "and process, all threads)\n",
                            median(cpu_pairs), fmt::join(cpu_pairs, " "));
-  for (const auto& name : {"single", "two_independent", "ddp"}) std::cout << phase_line(name, runs[name]);
+  if (!ddp_env.empty())
+    std::cout << fmt::format("bench ddp/cnn_step_ddp_variant us_per_step={:.0f} ({}) ratio_to_ddp_defaults={:.3f} "
+                             "(pairs: {:.3f})\n",
+                             med_total("ddp_variant"), variant, median(variant_pairs), fmt::join(variant_pairs, " "));
+  for (const auto& name : {"single", "two_independent", "ddp", "ddp_variant"})
+    if (runs.count(name)) std::cout << phase_line(name, runs[name]);
   std::cout << fmt::format("bench ddp/buckets bytes={} (in the order they are reduced)\n", buckets);
+  if (!ddp_env.empty()) std::cout << fmt::format("bench ddp/buckets_variant bytes={}\n", variant_buckets);
   return 0;
 }
