@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/hana/define_struct.hpp>
@@ -84,14 +86,15 @@ struct FashionCNN : torch::nn::Module {
 // `test`, `predict`; --trainer.*, --model.*, --data.*, --model_checkpoint.*, --csv_logger.*,
 // --tensorboard_logger.*, --config c.yaml, --print_config. The flags of earlier versions still
 // work: --epochs, --lr, --channels, --hidden, --batch-size, --data-dir, --seed, --root-dir,
-// --resume, --threads. --precision picks the Trainer's precision policy (a type, so it is read
-// before the CLI): 32-true (default), 64-true, bf16-mixed, bf16-true, and on CUDA 16-mixed, 16-true.
-template <class Precision>
-int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start) {
+// --resume, --threads. --precision picks the Trainer's precision policy at run time
+// (precision::Runtime, Lightning's precision="..."): 32-true (default), 64-true, bf16-mixed,
+// bf16-true, and on CUDA 16-mixed, 16-true. One Trainer type serves all six, so the Trainer, its
+// loops and the CLI are compiled once, not once per policy.
+int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start, volt::precision::Runtime precision) {
   // The best checkpoint by validation accuracy, plus last.ckpt to resume from (in
   // <default_root_dir>/checkpoints); CSV logs (with report.html beside metrics.csv) and
   // TensorBoard event files; config.yaml beside them.
-  using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, Precision,
+  using Trainer = volt::Trainer<FashionCNN, volt::data::FashionMNIST, volt::SingleDevice, volt::precision::Runtime,
                                 volt::ModelCheckpoint, volt::loggers::CSVLogger, volt::loggers::TensorBoardLogger>;
   const std::string root_dir = "fashion_mnist_runs";
   const volt::cli::LightningCLI<Trainer> cli(
@@ -115,7 +118,8 @@ int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start) {
                    {"--data-dir", "--data.root"},
                    {"--seed", "--seed_everything --data.seed"},
                    {"--root-dir", "--trainer.default_root_dir --csv_logger.save_dir --tensorboard_logger.save_dir"},
-                   {"--resume", "--ckpt_path=last"}}});
+                   {"--resume", "--ckpt_path=last"}}},
+      std::move(precision));
 
   return cli.run(static_cast<int>(args.size()), args.data(),
                  [&](const volt::cli::Outcome& outcome, Trainer& trainer, FashionCNN& model,
@@ -147,7 +151,7 @@ int run(std::vector<char*>& args, std::chrono::steady_clock::time_point start) {
                    // not take: test the trained module with those weights (ckpt_path) instead.
                    if (!checkpoint.best_model_path().empty()) {
                      std::map<std::string, double> best_test;
-                     if constexpr (volt::precision::parameter_dtype<Precision>() == torch::kFloat32) {
+                     if (trainer.precision().parameter_dtype() == torch::kFloat32) {
                        auto best = volt::load_from_checkpoint<FashionCNN>(checkpoint.best_model_path());
                        best_test = trainer.test(*best, data);
                      } else {
@@ -183,14 +187,14 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (precision == "32-true" || precision == "32") return run<volt::precision::FP32>(args, start);
-  if (precision == "64-true" || precision == "64") return run<volt::precision::FP64>(args, start);
-  if (precision == "bf16-mixed") return run<volt::precision::BF16Mixed>(args, start);
-  if (precision == "bf16-true") return run<volt::precision::BF16True>(args, start);
-  if (precision == "16-mixed" || precision == "16") return run<volt::precision::FP16Mixed>(args, start);
-  if (precision == "16-true") return run<volt::precision::FP16True>(args, start);
-  std::cerr << "volt: --precision " << precision
-            << " is not a precision; use one of 32-true, 64-true, bf16-mixed, bf16-true, 16-mixed, 16-true "
-               "(Lightning's names)." << std::endl;
-  return 2;
+  std::optional<volt::precision::Runtime> policy;
+  try {
+    policy.emplace(precision);
+  } catch (const std::invalid_argument&) {
+    std::cerr << "volt: --precision " << precision
+              << " is not a precision; use one of 32-true, 64-true, bf16-mixed, bf16-true, 16-mixed, 16-true "
+                 "(Lightning's names)." << std::endl;
+    return 2;
+  }
+  return run(args, start, std::move(*policy));
 }

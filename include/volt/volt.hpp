@@ -38,6 +38,7 @@
 #include <volt/precision/fp32.hpp>
 #include <volt/precision/grad_scaler.hpp>
 #include <volt/precision/mixed.hpp>
+#include <volt/precision/runtime.hpp>
 #include <volt/precision/true_precision.hpp>
 #include <volt/strategy/single_device.hpp>
 #include <volt/trainer.hpp>

@@ -116,8 +116,8 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     for (const auto& p : run.module.named_parameters())
       if (p.value().grad().defined()) grads.emplace_back(p.key(), p.value().grad().detach());
     writer.add_tensors("grads", grads);
-    if constexpr (requires { run.precision.state_dict(); })
-      writer.add_json("precision", run.precision.state_dict());
+    if constexpr (requires { run.precision.state_dict(); })  // null: no state now (precision::Runtime)
+      if (nlohmann::json state = run.precision.state_dict(); !state.is_null()) writer.add_json("precision", state);
   }
   write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
   writer.write(path);

@@ -144,8 +144,10 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     std::map<std::string, std::string> provenance{};
   };
 
-  explicit LightningCLI(Values defaults = {}, Settings settings = {})
-      : defaults_(std::move(defaults)), settings_(std::move(settings)) {}
+  // `precision`: the Trainer's precision policy, copied into the Trainer it builds (e.g. a
+  // precision::Runtime chosen by the program's --precision); P{} by default.
+  explicit LightningCLI(Values defaults = {}, Settings settings = {}, P precision = P{})
+      : defaults_(std::move(defaults)), settings_(std::move(settings)), precision_(std::move(precision)) {}
 
   // The configuration of `values` (the groups refer to it).
   static auto config_of(Values& v) {
@@ -289,7 +291,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     auto trainer = built([&] {
       return std::apply(
           [&](auto&... options) {
-            return std::make_unique<trainer_type>(v.trainer, S{}, P{}, make_callback<Cbs>(options)...);
+            return std::make_unique<trainer_type>(v.trainer, S{}, P(precision_), make_callback<Cbs>(options)...);
           },
           v.callbacks);
     });
@@ -472,6 +474,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
 
   Values defaults_;
   Settings settings_;
+  P precision_;
 };
 
 }  // namespace volt::cli

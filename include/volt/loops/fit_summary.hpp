@@ -16,6 +16,7 @@
 #include <volt/core/datamodule.hpp>
 #include <volt/core/diagnose.hpp>
 #include <volt/detail/config.hpp>
+#include <volt/precision/precision.hpp>
 
 // The type-independent halves of the templates below, compiled once in volt::compiled.
 namespace volt::detail {
@@ -43,7 +44,7 @@ void print_fit_summary(Run& run, Optimization& optimization, std::ostream& out =
   using Inventory = hook_inventory<Module, Batch, Data>;
   detail::print_fit_summary(out, Inventory::names, Inventory::unused, optimization.num_optimizers(),
                             optimization.learning_rates(), run.state.device.str(),
-                            std::string_view(std::remove_reference_t<decltype(run.precision)>::name));
+                            std::string_view(precision::name(run.precision)));
 }
 
 // Lightning's "You passed in a `val_dataloader` but have no `validation_step`. Skipping val

@@ -35,10 +35,15 @@ concept Precision = requires(P& p, torch::nn::Module& module, torch::Tensor loss
 namespace precision {
 
 // The policy's name as Lightning spells it ("32-true", "bf16-mixed", ...): the fit summary's
-// "precision" and the value of the example's --precision.
+// "precision" and the value of the example's --precision. A static policy's is its type's
+// (P::name); a policy chosen at run time (precision::Runtime) says it with p.name().
 template <class P>
-constexpr std::string_view name(const P&) noexcept {
-  return P::name;
+  requires requires(const P& p) { std::string_view(p.name()); } || requires { std::string_view(P::name); }
+constexpr std::string_view name(const P& p) noexcept {
+  if constexpr (requires { std::string_view(p.name()); })
+    return p.name();
+  else
+    return P::name;
 }
 
 // The dtype a policy gives the module's parameters, hence their gradients: float32 unless the
@@ -49,6 +54,15 @@ constexpr torch::ScalarType parameter_dtype() noexcept {
     return P::parameter_dtype;
   else
     return torch::kFloat32;
+}
+// The same for a policy value: a run-time policy (precision::Runtime) says it with
+// p.parameter_dtype(); a static one by its type.
+template <class P>
+constexpr torch::ScalarType parameter_dtype(const P& p) noexcept {
+  if constexpr (requires { { p.parameter_dtype() } -> std::same_as<torch::ScalarType>; })
+    return p.parameter_dtype();
+  else
+    return parameter_dtype<P>();
 }
 
 // Whether a strategy can reduce the gradients a precision produces. A strategy whose collectives
