@@ -36,12 +36,14 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <volt/data/distributed_sampler.hpp>
 #include <volt/data/tensor_loader.hpp>
@@ -166,6 +168,7 @@ void worker_fit(const fs::path& out, const volt::DDP& ddp) {
   volt::FitOptions fit_options;
   if (auto resume = env("VOLT_DDP_TEST_RESUME")) fit_options.ckpt_path = *resume;
   const auto result = trainer.fit(module, data, fit_options);
+  write_text(out / fmt::format("rank{}_buckets.txt", rank), fmt::format("{}", fmt::join(ddp.bucket_bytes(), " ")));
   std::ofstream(out / fmt::format("rank{}_result.txt", rank))
       << fmt::format("{} {} {}", result.status == volt::FitStatus::preempted ? "preempted" : "finished",
                      trainer.global_step(),
@@ -216,11 +219,17 @@ void worker_collectives(const fs::path& out, const volt::DDP& ddp) {
   const bool all_true = ddp.reduce_boolean_decision(true, true);
   const bool all_rank0 = ddp.reduce_boolean_decision(r == 0, true);
   const bool any_rank0 = ddp.reduce_boolean_decision(r == 0, false);
+  // The split form (the loop's preemption decision): started, then another collective, then read.
+  auto pending_all = ddp.start_boolean_decision(r == 0, true);
+  auto pending_any = ddp.start_boolean_decision(r == 0, false);
+  const auto between = ddp.reduce(torch::tensor(1.0), volt::ReduceOp::sum);
+  const bool split_all = pending_all.get(), split_any = pending_any.get();
   ddp.barrier();
-  report = fmt::format("{} {} {} {} {} {} {} {} {} {} {}", mean[0].item<double>(), mean[1].item<double>(),
+  report = fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {}", mean[0].item<double>(), mean[1].item<double>(),
                        sum.item<double>(), max.item<double>(), bf16.to(torch::kFloat32).item<double>(),
                        gathered.size(0), gathered.index({torch::indexing::Slice(), 0}).sum().item<double>(),
-                       from_last.item<double>(), all_true, all_rank0, any_rank0);
+                       from_last.item<double>(), all_true, all_rank0, any_rank0, split_all, split_any,
+                       between.item<double>());
   write_text(out / fmt::format("collectives_rank{}.txt", ddp.global_rank()), report);
 }
 
@@ -432,7 +441,9 @@ TEST_CASE("ddp worker (run by the DDP tests through the launcher)", "[.ddp_worke
     volt::DDP ddp({.devices = std::stoll(env("VOLT_DDP_TEST_DEVICES").value_or("1")),
                    .timeout = std::chrono::seconds(std::stoll(env("VOLT_DDP_TEST_TIMEOUT_S").value_or("60"))),
                    .find_unused_parameters = env("VOLT_DDP_TEST_UNUSED").has_value(),
-                   .gradient_as_bucket_view = env("VOLT_DDP_TEST_BUCKET_VIEW").has_value()});
+                   .gradient_as_bucket_view = env("VOLT_DDP_TEST_BUCKET_VIEW").has_value(),
+                   .first_bucket_cap_mb = std::stod(env("VOLT_DDP_TEST_FIRST_BUCKET_BYTES").value_or("1048576")) /
+                                          (1024.0 * 1024.0)});
     if (*scenario == "fit") worker_fit(*out, ddp);
     else if (*scenario == "loggers") worker_loggers(*out, ddp);
     else if (*scenario == "collectives") worker_collectives(*out, ddp);
@@ -491,7 +502,9 @@ TEST_CASE("DDP: SIGTERM on one rank stops every rank at the same step; the resum
   REQUIRE(result.exit_code == 0);
   const auto r0 = read_text(out / "rank0_result.txt");
   CHECK(r0 == read_text(out / "rank1_result.txt"));
-  CHECK_THAT(r0, Catch::StartsWith("preempted 4 "));
+  // SIGTERM during global step 3: the decision read at the end of step 3 was started before the
+  // signal, so every rank stops at the end of step 4 (the decision runs alongside each step).
+  CHECK_THAT(r0, Catch::StartsWith("preempted 5 "));
   REQUIRE(fs::exists(out / "preempted.ckpt"));
   result = launch(2, "fit", out, {{"VOLT_DDP_TEST_RESUME", (out / "preempted.ckpt").string()}});
   REQUIRE(result.exit_code == 0);
@@ -503,7 +516,7 @@ TEST_CASE("DDP: SIGTERM on one rank stops every rank at the same step; the resum
   fs::remove_all(reference_dir);
 }
 
-TEST_CASE("DDP options: gradient_as_bucket_view and find_unused_parameters give the same weights", "[strategy][ddp]") {
+TEST_CASE("DDP options: gradient_as_bucket_view, find_unused_parameters and two buckets give the same weights", "[strategy][ddp]") {
   const auto plain = fresh_dir("plain");
   REQUIRE(launch(2, "fit", plain).exit_code == 0);
   const auto views = fresh_dir("views");
@@ -514,16 +527,32 @@ TEST_CASE("DDP options: gradient_as_bucket_view and find_unused_parameters give 
   result = launch(2, "fit", unused, {{"VOLT_DDP_TEST_UNUSED", "1"}});
   INFO(result.message);
   REQUIRE(result.exit_code == 0);
+  // A first bucket of 50 bytes: after the first step the Reducer rebuilds two buckets (fc2's
+  // gradients, 36 bytes, and one of fc1's, which are ready first; then the rest), each its own
+  // allreduce; with 2 ranks any order of the sum is the same, so the weights are bitwise those of
+  // one bucket.
+  const auto buckets = fresh_dir("buckets");
+  result = launch(2, "fit", buckets, {{"VOLT_DDP_TEST_FIRST_BUCKET_BYTES", "50"}});
+  INFO(result.message);
+  REQUIRE(result.exit_code == 0);
+  const std::int64_t all_bytes = (4 * 8 + 8 + 8 + 1) * 4;
+  CHECK(read_text(plain / "rank0_buckets.txt") == std::to_string(all_bytes));
+  std::int64_t first = 0, second = 0;
+  std::istringstream(read_text(buckets / "rank0_buckets.txt")) >> first >> second;
+  CHECK(first >= 50);
+  CHECK(first < all_bytes);
+  CHECK(first + second == all_bytes);
   for (int epoch = 0; epoch < kEpochs; ++epoch) {
     const auto expected = load(plain / fmt::format("rank0_epoch{}.pt", epoch));
     for (int r = 0; r < 2; ++r) {
+      CHECK(torch::equal(load(buckets / fmt::format("rank{}_epoch{}.pt", r, epoch)), expected));
       CHECK(torch::equal(load(views / fmt::format("rank{}_epoch{}.pt", r, epoch)), expected));
       // The unused layer's parameters come last in flat(): the used ones trained as without it.
       const auto with_unused = load(unused / fmt::format("rank{}_epoch{}.pt", r, epoch));
       CHECK(torch::equal(with_unused.narrow(0, 0, expected.numel()), expected));
     }
   }
-  for (const auto& dir : {plain, views, unused}) fs::remove_all(dir);
+  for (const auto& dir : {plain, views, unused, buckets}) fs::remove_all(dir);
 }
 
 TEST_CASE("DDP collectives over 3 processes", "[strategy][ddp]") {
@@ -532,8 +561,10 @@ TEST_CASE("DDP collectives over 3 processes", "[strategy][ddp]") {
   INFO(result.message);
   REQUIRE(result.exit_code == 0);
   // mean of r and 2r over 0,1,2; sum of r+1; max; bf16 sum; 3 rows; sum of ranks; rank 2's 20;
-  // all true; not all rank 0; some rank 0.
-  for (int r = 0; r < 3; ++r) CHECK(read_text(out / fmt::format("collectives_rank{}.txt", r)) == "1 2 6 2 6 3 3 20 true false true");
+  // all true; not all rank 0; some rank 0; the same two decisions split around another
+  // collective (start_boolean_decision), and that collective's sum.
+  for (int r = 0; r < 3; ++r)
+    CHECK(read_text(out / fmt::format("collectives_rank{}.txt", r)) == "1 2 6 2 6 3 3 20 true false true false true 3");
   fs::remove_all(out);
 }
 
@@ -558,9 +589,12 @@ TEST_CASE("DDP in one process: a group of one, collectives are the identity", "[
   CHECK(torch::equal(ddp.reduce(torch::tensor({1.5, 2.5})), torch::tensor({1.5, 2.5})));
   CHECK(torch::equal(ddp.all_gather(torch::tensor({3.0})), torch::tensor({{3.0}})));
   CHECK(ddp.reduce_boolean_decision(true));
+  CHECK(ddp.start_boolean_decision(true).get());
+  CHECK(ddp.bucket_bytes().empty());  // no module yet
   ddp.barrier();
   Net net;
   ddp.setup_module(net);
+  CHECK(ddp.bucket_bytes() == std::vector<std::int64_t>{(4 * 8 + 8 + 8 + 1) * 4});  // one bucket: every parameter
   {
     auto guard = ddp.no_backward_sync();
     CHECK_FALSE(ddp.gradients_synchronized());
@@ -570,7 +604,8 @@ TEST_CASE("DDP in one process: a group of one, collectives are the identity", "[
 
 TEST_CASE("DDP: bad options and a missing rank 0 are clear errors", "[strategy][ddp]") {
   CHECK_THROWS_WITH(volt::DDP({.devices = 0}), Catch::Contains("devices = 0 is invalid"));
-  CHECK_THROWS_WITH(volt::DDP({.bucket_cap_mb = 0.0}), Catch::Contains("bucket_cap_mb"));
+  CHECK_THROWS_WITH(volt::DDP({.bucket_cap_mb = 0.0}), Catch::Contains("bucket_cap_mb = 0 is invalid"));
+  CHECK_THROWS_WITH(volt::DDP({.first_bucket_cap_mb = -1.0}), Catch::Contains("first_bucket_cap_mb = -1 is invalid"));
   // Rank 1 of 2 with nobody serving the store: fails after the rendezvous timeout.
   const auto port = volt::free_tcp_port();
   ::setenv("RANK", "1", 1);
@@ -674,11 +709,13 @@ void check_launcher_preemption(std::int64_t accumulate) {
   REQUIRE(both_waiting);
   ::kill(launcher, SIGTERM);  // the launcher only: it passes the signal on to every rank
   REQUIRE(wait_exit(launcher, std::chrono::seconds(180)) == 0);
-  // Both stop after the same batch, at the end of global step 1 (with accumulation: after the
-  // window's second batch, where gradients are in sync, not inside the window).
+  // Both stop after the same batch. Without accumulation at the end of global step 2: the
+  // decision read at the end of step 1 was started with the step, before the signal. With
+  // accumulation the signal arrives in the window's first batch, and the decision started with
+  // its second batch (where gradients are in sync, and ranks may stop) sees it: global step 1 ends.
   const auto r0 = read_text(out / "rank0_result.txt");
   CHECK(r0 == read_text(out / "rank1_result.txt"));
-  CHECK_THAT(r0, Catch::StartsWith("preempted 2 "));
+  CHECK_THAT(r0, Catch::StartsWith(accumulate == 1 ? "preempted 3 " : "preempted 2 "));
   CHECK(count_files(out, ".ckpt") == 1);
   REQUIRE(fs::exists(out / "preempted.ckpt"));
   const auto result = launch(2, "fit", out,

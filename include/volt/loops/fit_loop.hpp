@@ -159,6 +159,9 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     if (skip_rest) return false;
 
     const std::int64_t steps_before = run.state.global_step;
+    // Several processes: the end-of-step preemption decision runs alongside the step.
+    PreemptionDecision preemption(run, ManualOptimization<Module> || is_last ||
+                                           (batch_idx + 1) % run.state.accumulate_grad_batches == 0);
     auto timed_batch = run.template profile_phase<RunTrainingBatch>();
     Output output = train_step(batch, batch_idx, is_last);
     timed_batch.stop();
@@ -189,7 +192,7 @@ void training_epoch(Run& run, TrainLoader& train_loader, ValLoader* val_loader, 
     // Several processes stop only where gradients are in sync: inside an accumulation window each
     // rank holds its own local gradients, which rank 0's one checkpoint cannot carry.
     const bool in_sync = ManualOptimization<Module> || run.state.global_step != steps_before || is_last;
-    if ((run.state.world_size <= 1 || in_sync) && preemption_requested(run)) {
+    if ((run.state.world_size <= 1 || in_sync) && preemption.requested()) {
       run.state.preempted = true;
       return false;
     }

@@ -4,7 +4,11 @@
 // boundary, writes a checkpoint and returns FitStatus::preempted, so the job can requeue and
 // resume exactly. The previous handlers come back when fit ends.
 #include <atomic>
+#include <concepts>
 #include <csignal>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace volt::loops {
 
@@ -21,6 +25,44 @@ bool preemption_requested(Run& run) {
   if (run.state.world_size <= 1) return local;
   return run.strategy.reduce_boolean_decision(local, /*all=*/false);
 }
+
+// The decision at the end of a step, under several processes started before the step where the
+// strategy can (DDP's start_boolean_decision): its collective then runs while the step computes
+// instead of adding a synchronization point to every step. A signal that arrives during a step is
+// therefore acted on at the end of the next synchronized step, on every rank alike. One process,
+// or a strategy without the split: preemption_requested at the end of the step.
+template <class Strategy>
+concept StartsBooleanDecisions = requires(Strategy& s) {
+  { s.start_boolean_decision(true, false).get() } -> std::same_as<bool>;
+};
+
+template <class Run>
+class PreemptionDecision {
+  using Strategy = std::remove_reference_t<decltype(std::declval<Run&>().strategy)>;
+  struct Nothing {};
+  template <class S>
+  static auto pending_type() {
+    if constexpr (StartsBooleanDecisions<S>) return std::optional<decltype(std::declval<S&>().start_boolean_decision(true, false))>{};
+    else return Nothing{};
+  }
+
+ public:
+  // ends_in_sync: whether this step ends with gradients in sync (where ranks may stop).
+  PreemptionDecision(Run& run, bool ends_in_sync) : run_(run) {
+    if constexpr (StartsBooleanDecisions<Strategy>)
+      if (run.state.world_size > 1 && ends_in_sync)
+        pending_.emplace(run.strategy.start_boolean_decision(preemption_signal().load() != 0, /*all=*/false));
+  }
+  bool requested() {
+    if constexpr (StartsBooleanDecisions<Strategy>)
+      if (pending_) return std::exchange(pending_, std::nullopt)->get();
+    return preemption_requested(run_);
+  }
+
+ private:
+  Run& run_;
+  [[no_unique_address]] decltype(pending_type<Strategy>()) pending_;
+};
 
 extern "C" inline void volt_preemption_handler(int signal) { preemption_signal().store(signal); }
 

@@ -6,7 +6,7 @@
 // The Reducer is driven as torch/nn/parallel/distributed.py (v1.13) drives it:
 //   set-up:   verify_params_across_processes | broadcast module state from rank 0 (no grad,
 //             broadcast_coalesced) | bucket indices from compute_bucket_assignment_by_size
-//             (reversed, first bucket 1 MiB) | Reducer(...)
+//             (reversed, first bucket first_bucket_cap_mb) | Reducer(...)
 //   a step:   rebuild_buckets | prepare_for_forward | prepare_for_backward | backward; under
 //             no_backward_sync (gradient accumulation) none of it: gradients stay local and are
 //             averaged with the next synchronized backward. The loss is where volt first sees a
@@ -71,6 +71,9 @@ struct DDPOptions {
   bool gradient_as_bucket_view = false;
   bool broadcast_buffers = true;
   double bucket_cap_mb = 25.0;
+  // The first bucket's cap (torch DDP's private _DEFAULT_FIRST_BUCKET_BYTES, 1 MiB): the bucket
+  // of the last layers, reduced first, so that its allreduce starts early in backward.
+  double first_bucket_cap_mb = 1.0;
 };
 
 namespace detail {
@@ -105,6 +108,9 @@ class DDP {
     if (!(options.bucket_cap_mb > 0.0))
       throw std::invalid_argument(fmt::format("volt: DDPOptions::bucket_cap_mb = {} is invalid; allowed: > 0",
                                               options.bucket_cap_mb));
+    if (!(options.first_bucket_cap_mb > 0.0))
+      throw std::invalid_argument(fmt::format("volt: DDPOptions::first_bucket_cap_mb = {} is invalid; allowed: > 0",
+                                              options.first_bucket_cap_mb));
     if (options.timeout.count() <= 0)
       throw std::invalid_argument("volt: DDPOptions::timeout must be positive (it bounds the rendezvous and every "
                                   "collective; the default is 3 minutes)");
@@ -156,15 +162,26 @@ class DDP {
     s.reducer.reset();
     s.params = params;
     const auto cap = static_cast<std::size_t>(s.options.bucket_cap_mb * 1024.0 * 1024.0);
+    const auto first_cap = static_cast<std::size_t>(s.options.first_bucket_cap_mb * 1024.0 * 1024.0);
     const std::vector<bool> sparse(params.size(), false);
-    auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(
-        params, {static_cast<std::size_t>(c10d::kDefaultFirstBucketBytes), cap}, sparse);
+    auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(params, {first_cap, cap}, sparse);
     std::reverse(buckets.begin(), buckets.end());
     std::reverse(limits.begin(), limits.end());
     s.reducer = std::make_unique<c10d::Reducer>(params, std::move(buckets), std::move(limits), s.group, sparse,
                                                 static_cast<std::int64_t>(cap), s.options.find_unused_parameters,
                                                 s.options.gradient_as_bucket_view, std::move(names),
-                                                static_cast<std::int64_t>(c10d::kDefaultFirstBucketBytes));
+                                                static_cast<std::int64_t>(first_cap));
+  }
+
+  // The Reducer's buckets in the order they are reduced, in bytes each (empty before
+  // setup_module). After the first synchronized step the Reducer rebuilds them in the order the
+  // gradients became ready, the first up to first_bucket_cap_mb and the others up to bucket_cap_mb.
+  std::vector<std::int64_t> bucket_bytes() const {
+    std::vector<std::int64_t> bytes;
+    if (!state_->reducer) return bytes;
+    for (const auto& bucket : state_->reducer->get_grad_buckets(/*return_zero_tensors=*/false))
+      bytes.push_back(static_cast<std::int64_t>(bucket.getBuffer().nbytes()));
+    return bytes;
   }
 
   // Called by the loops before setup_module: a precision whose gradients this backend cannot
@@ -313,6 +330,45 @@ class DDP {
   bool reduce_boolean_decision(bool decision, bool all = true) const {
     const auto votes = reduce(torch::tensor(decision ? 1 : 0, torch::kInt32), ReduceOp::sum).item<std::int32_t>();
     return all ? votes == world_size() : votes > 0;
+  }
+  // reduce_boolean_decision in two halves: start_boolean_decision begins the allreduce and
+  // returns at once, get() waits for it. The training loop starts the preemption decision before
+  // a step and reads it after, so the collective runs while the step computes instead of adding
+  // one more synchronization point to every step.
+  class PendingDecision {
+   public:
+    bool get() {
+      try {
+        work_->wait(timeout_);
+      } catch (...) {
+        detail::rethrow_with_rank(rank_, world_, "reduce_boolean_decision");
+      }
+      const auto votes = votes_.item<std::int32_t>();
+      return all_ ? votes == world_ : votes > 0;
+    }
+
+   private:
+    friend class DDP;
+    c10::intrusive_ptr<c10d::Work> work_;
+    torch::Tensor votes_;
+    bool all_ = true;
+    std::int64_t rank_ = 0, world_ = 1;
+    std::chrono::milliseconds timeout_{};
+  };
+  PendingDecision start_boolean_decision(bool decision, bool all = true) const {
+    PendingDecision pending;
+    pending.votes_ = torch::full({1}, decision ? 1 : 0, torch::TensorOptions(torch::kInt32).device(state_->device));
+    pending.all_ = all;
+    pending.rank_ = global_rank();
+    pending.world_ = world_size();
+    pending.timeout_ = state_->options.timeout;
+    try {
+      std::vector<torch::Tensor> v{pending.votes_};
+      pending.work_ = state_->group->allreduce(v);  // SUM
+    } catch (...) {
+      detail::rethrow_with_rank(global_rank(), world_size(), "reduce_boolean_decision");
+    }
+    return pending;
   }
   void barrier() const {
     run("barrier", [&] { return state_->group->barrier(); });
