@@ -27,23 +27,17 @@
 #include <volt/precision/mixed.hpp>
 #include <volt/volt.hpp>
 
+#include "precision_test_support.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using ScaledBF16 = volt::precision::MixedPrecision<torch::kBFloat16, volt::precision::GradScaler>;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("volt_mixed_" + std::to_string(::getpid()) + "_" +
-                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : volt_test::PrecisionTempDir {
+  TempDir() : PrecisionTempDir("volt_mixed_") {}
 };
-
-volt::TrainerOptions quiet(const fs::path& root, std::int64_t epochs = 1) {
-  return {.logger = false, .max_epochs = epochs, .enable_checkpointing = false, .enable_progress_bar = false,
-          .enable_model_summary = false, .default_root_dir = root.string()};
-}
+using volt_test::quiet;
 
 // What the module saw, step by step.
 struct Probes {

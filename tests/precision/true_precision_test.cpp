@@ -19,24 +19,17 @@
 #include <volt/precision/true_precision.hpp>
 #include <volt/volt.hpp>
 
+#include "precision_test_support.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("volt_true_" + std::to_string(::getpid()) + "_" +
-                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : volt_test::PrecisionTempDir {
+  TempDir() : PrecisionTempDir("volt_true_") {}
 };
-
-volt::TrainerOptions quiet(const fs::path& root, std::int64_t epochs = 1) {
-  return {.logger = false, .max_epochs = epochs, .enable_checkpointing = false, .enable_progress_bar = false,
-          .enable_model_summary = false, .default_root_dir = root.string()};
-}
-
-torch::ScalarType default_dtype() { return c10::typeMetaToScalarType(c10::get_default_dtype()); }
+using volt_test::quiet;
+using volt_test::default_dtype;
 
 struct Seen {
   std::vector<torch::ScalarType> input, param, grad, default_in_step, default_outside, target, new_tensor;
@@ -72,14 +65,7 @@ struct Classifier : torch::nn::Module {
   auto configure_optimizers() { return torch::optim::Adam(parameters(), torch::optim::AdamOptions(0.02)); }
 };
 
-// Three classes from the signs of two features (float32 inputs, int64 labels); 64 samples in
-// 8 batches of 8.
-struct Data {
-  torch::Tensor x = torch::linspace(-1, 1, 64 * 4).reshape({64, 4}).roll(7, 0) *
-                    torch::tensor({1.0F, -1.0F, 0.5F, 2.0F});
-  torch::Tensor y = (x.select(1, 0) > 0).to(torch::kLong) + (x.select(1, 3) > 0.5).to(torch::kLong);
-  volt::data::TensorLoader train_dataloader() const { return {x, y, {.batch_size = 8, .shuffle = true, .seed = 3}}; }
-};
+using Data = volt_test::SignClasses;  // 64 samples, 8 shuffled batches of 8 per epoch
 
 template <class Precision>
 using TrainerOf = volt::Trainer<Classifier, Data, volt::SingleDevice, Precision>;
