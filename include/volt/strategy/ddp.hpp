@@ -24,14 +24,12 @@
 // times (strategy/launcher.hpp). No environment and devices = 1: a group of one process.
 #include <algorithm>
 #include <chrono>
-#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -51,6 +49,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <volt/precision/precision.hpp>
 #include <volt/strategy/cluster_environment.hpp>
 #include <volt/strategy/launcher.hpp>
 #include <volt/strategy/strategy.hpp>
@@ -188,19 +187,13 @@ class DDP {
   // reduce is an error now, naming both, rather than at the first allreduce. The backend is known
   // only at run time (NCCL reduces bfloat16, Gloo does not), so this is not a static_assert.
   template <class Precision>
-  void check_precision(const Precision& precision) const {
-    torch::ScalarType dtype = torch::kFloat32;  // the mixed policies keep fp32 parameters
-    // precision::Runtime says its dtype and name at run time, a static policy by its type.
-    if constexpr (requires { { precision.parameter_dtype() } -> std::same_as<torch::ScalarType>; })
-      dtype = precision.parameter_dtype();
-    else if constexpr (requires { Precision::parameter_dtype; })
-      dtype = Precision::parameter_dtype;
+  void check_precision(const Precision& policy) const {
+    // precision::parameter_dtype / name read a static policy's type and precision::Runtime's value.
+    const torch::ScalarType dtype = precision::parameter_dtype(policy);
     if (state_->device.is_cuda() || gloo_can_reduce(dtype)) return;
     std::string name = "this precision";
-    if constexpr (requires { std::string_view(precision.name()); })
-      name = fmt::format("precision \"{}\"", precision.name());
-    else if constexpr (requires { Precision::name; })
-      name = fmt::format("precision \"{}\"", Precision::name);
+    if constexpr (requires { precision::name(policy); })
+      name = fmt::format("precision \"{}\"", precision::name(policy));
     throw std::invalid_argument(fmt::format(
         "volt: DDP cannot train with {}: its parameters and gradients are {}, and the Gloo backend (DDP on CPU) "
         "cannot allreduce {} (torch 1.13's ProcessGroupGloo reduces float32, float64, float16 and integer tensors). "
