@@ -156,56 +156,30 @@ class BasicProgressBar {
   void on_sanity_check_start(Context&) noexcept { sanity_checking_ = true; }
   void on_sanity_check_end(Context&) noexcept { sanity_checking_ = false; }
 
-  void on_train_epoch_start(Context& ctx) {
-    start(train_, fmt::format("Epoch {}", ctx.current_epoch()), ctx.num_training_batches(), ctx,
-          {.metrics_while_running = true, .metrics_at_end = true, .leave = true, .keep_line = true});
-  }
+  void on_train_epoch_start(Context& ctx);
   template <class Output, class Batch>
   void on_train_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
     tick(train_, batch_idx, ctx);
   }
   void on_train_epoch_end(Context& ctx) { finish(train_, ctx); }
   // The training line ends with fit (Lightning closes its bar in on_train_end), then the reason.
-  void on_train_end(Context& ctx) {
-    if (!options_.out || !ctx.is_global_zero()) return;
-    end_line();
-    if (!ctx.state().stop_reason.empty()) {
-      *options_.out << ctx.state().stop_reason << '\n';
-      options_.out->flush();
-    }
-  }
+  void on_train_end(Context& ctx);
 
-  void on_validation_start(Context& ctx) {
-    // Inside fit the epoch's bar has the metrics and comes back afterwards; validate() alone
-    // keeps its bar (and its metrics) like test().
-    const bool standalone = ctx.stage() == Stage::validate;
-    start(eval_, sanity_checking_ ? "Sanity Checking" : "Validation", ctx.state().num_eval_batches, ctx,
-          {.metrics_while_running = false,
-           .metrics_at_end = standalone,
-           .leave = standalone,
-           .end_line = standalone,
-           .stage_metrics_only = standalone});
-  }
+  void on_validation_start(Context& ctx);
   template <class Output, class Batch>
   void on_validation_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
     tick(eval_, batch_idx, ctx);
   }
   void on_validation_end(Context& ctx) { finish_eval(ctx); }
 
-  void on_test_start(Context& ctx) {
-    start(eval_, "Testing", ctx.state().num_eval_batches, ctx,
-          {.metrics_while_running = false, .metrics_at_end = true, .leave = true, .stage_metrics_only = true});
-  }
+  void on_test_start(Context& ctx);
   template <class Output, class Batch>
   void on_test_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
     tick(eval_, batch_idx, ctx);
   }
   void on_test_end(Context& ctx) { finish_eval(ctx); }
 
-  void on_predict_start(Context& ctx) {
-    start(eval_, "Predicting", ctx.state().num_eval_batches, ctx,
-          {.metrics_while_running = false, .metrics_at_end = false, .leave = true});
-  }
+  void on_predict_start(Context& ctx);
   template <class Output, class Batch>
   void on_predict_batch_end(const Output&, const Batch&, std::int64_t batch_idx, Context& ctx) {
     tick(eval_, batch_idx, ctx);
@@ -213,12 +187,7 @@ class BasicProgressBar {
   void on_predict_end(Context& ctx) { finish_eval(ctx); }
 
   // An error ends the run: end the half-drawn line so the error message starts on its own.
-  void on_exception(const std::exception&, Context&) {
-    train_.stop();
-    eval_.stop();
-    sanity_checking_ = false;
-    if (options_.out) end_line();
-  }
+  void on_exception(const std::exception&, Context&);
 
  private:
   struct Style {
@@ -246,27 +215,7 @@ class BasicProgressBar {
     }
   };
 
-  void start(Bar& bar, std::string label, std::int64_t total, const Context& ctx, Style style) {
-    bar.label = std::move(label);
-    bar.n = 0;
-    bar.total = total;
-    bar.style = style;
-    bar.started = Clock::now();
-    bar.running = options_.out && ctx.is_global_zero();
-    if (!bar.running) {
-      bar.next = time_point::max();
-      return;
-    }
-    // What fit left in the progress-bar metrics, so that a stage shows only what it logs.
-    stale_.clear();
-    if (style.stage_metrics_only && style.metrics_at_end) stale_ = ctx.progress_bar_metrics();
-    monitored_ = ctx.state().monitored_metrics;
-    bar.next = bar.started + interval_;
-    if (terminal_) {
-      columns_ = options_.columns > 0 ? options_.columns : detail::terminal_columns(options_.out);
-      draw(bar, bar.started, nullptr);  // tqdm shows the empty bar at once
-    }
-  }
+  void start(Bar& bar, std::string label, std::int64_t total, const Context& ctx, Style style);
 
   void tick(Bar& bar, std::int64_t batch_idx, const Context& ctx) {
     bar.n = batch_idx + 1;
@@ -278,31 +227,11 @@ class BasicProgressBar {
     else write_line(bar, now, metrics, /*last=*/false);
   }
 
-  void finish(Bar& bar, const Context& ctx) {
-    if (!bar.running) return;
-    bar.stop();
-    const time_point now = Clock::now();
-    const Context* metrics = bar.style.metrics_at_end ? &ctx : nullptr;
-    if (!terminal_) {
-      if (bar.style.end_line) write_line(bar, now, metrics, /*last=*/true);
-    } else if (bar.style.leave) {
-      draw(bar, now, metrics);
-      if (!bar.style.keep_line) end_line();
-    } else {
-      erase();
-    }
-  }
+  void finish(Bar& bar, const Context& ctx);
 
   // An evaluation bar ends; on a terminal the epoch's bar, if any, takes the line back, now
   // with the validation metrics.
-  void finish_eval(const Context& ctx) {
-    finish(eval_, ctx);
-    if (terminal_ && train_.running) {
-      const time_point now = Clock::now();
-      train_.next = now + interval_;
-      draw(train_, now, &ctx);
-    }
-  }
+  void finish_eval(const Context& ctx);
 
   double seconds_since(const Bar& bar, time_point now) const {
     return std::chrono::duration<double>(now - bar.started).count();
@@ -312,55 +241,20 @@ class BasicProgressBar {
     return {.label = bar.label, .n = bar.n, .total = bar.total, .elapsed = seconds_since(bar, now)};
   }
 
-  std::vector<std::pair<std::string, double>> shown_metrics(const Bar& bar, const Context& ctx) const {
-    return detail::shown_metrics(ctx.progress_bar_metrics(), bar.style.stage_metrics_only, stale_, monitored_);
-  }
+  std::vector<std::pair<std::string, double>> shown_metrics(const Bar& bar, const Context& ctx) const;
 
-  std::string bar_line(const Bar& bar, time_point now, const Context* metrics) const {
-    if (!metrics) return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, nullptr);
-    const auto shown = shown_metrics(bar, *metrics);
-    return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, &shown);
-  }
+  std::string bar_line(const Bar& bar, time_point now, const Context* metrics) const;
 
   // '\r', the frame, and spaces over what is left of a longer previous frame (as tqdm does;
   // no escape sequences, so any terminal shows it).
-  void draw(const Bar& bar, time_point now, const Context* metrics) {
-    std::string line = bar_line(bar, now, metrics);
-    if (columns_ > 1) detail::truncate_to_width(line, static_cast<std::size_t>(columns_ - 1));
-    const std::size_t width = detail::display_width(line);
-    std::string frame = "\r" + line;
-    if (width < line_width_) frame.append(line_width_ - width, ' ');
-    *options_.out << frame;
-    options_.out->flush();
-    line_width_ = width;
-  }
+  void draw(const Bar& bar, time_point now, const Context* metrics);
 
-  void erase() {
-    if (line_width_ == 0) return;
-    *options_.out << '\r' << std::string(line_width_, ' ') << '\r';
-    options_.out->flush();
-    line_width_ = 0;
-  }
+  void erase();
 
   // Ends the line a kept frame is on.
-  void end_line() {
-    if (line_width_ == 0) return;
-    *options_.out << '\n';
-    options_.out->flush();
-    line_width_ = 0;
-  }
+  void end_line();
 
-  void write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const {
-    std::string line;
-    if (metrics) {
-      const auto shown = shown_metrics(bar, *metrics);
-      line = detail::plain_line(state_of(bar, now), last, &shown);
-    } else {
-      line = detail::plain_line(state_of(bar, now), last, nullptr);
-    }
-    *options_.out << line;
-    options_.out->flush();
-  }
+  void write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const;
 
   ProgressBarOptions options_;
   bool terminal_;
@@ -374,7 +268,165 @@ class BasicProgressBar {
   std::vector<std::string> monitored_{};
 };
 
+// Defined outside the class and not inline: in the separately compiled mode ProgressBar's are
+// compiled once, in volt::compiled (the extern template below), not in every user TU. The
+// per-batch test (tick) stays inline.
+template <class Clock>
+void BasicProgressBar<Clock>::on_train_epoch_start(Context& ctx) {
+  start(train_, fmt::format("Epoch {}", ctx.current_epoch()), ctx.num_training_batches(), ctx,
+        {.metrics_while_running = true, .metrics_at_end = true, .leave = true, .keep_line = true});
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::on_train_end(Context& ctx) {
+  if (!options_.out || !ctx.is_global_zero()) return;
+  end_line();
+  if (!ctx.state().stop_reason.empty()) {
+    *options_.out << ctx.state().stop_reason << '\n';
+    options_.out->flush();
+  }
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::on_validation_start(Context& ctx) {
+  // Inside fit the epoch's bar has the metrics and comes back afterwards; validate() alone
+  // keeps its bar (and its metrics) like test().
+  const bool standalone = ctx.stage() == Stage::validate;
+  start(eval_, sanity_checking_ ? "Sanity Checking" : "Validation", ctx.state().num_eval_batches, ctx,
+        {.metrics_while_running = false,
+         .metrics_at_end = standalone,
+         .leave = standalone,
+         .end_line = standalone,
+         .stage_metrics_only = standalone});
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::on_test_start(Context& ctx) {
+  start(eval_, "Testing", ctx.state().num_eval_batches, ctx,
+        {.metrics_while_running = false, .metrics_at_end = true, .leave = true, .stage_metrics_only = true});
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::on_predict_start(Context& ctx) {
+  start(eval_, "Predicting", ctx.state().num_eval_batches, ctx,
+        {.metrics_while_running = false, .metrics_at_end = false, .leave = true});
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::on_exception(const std::exception&, Context&) {
+  train_.stop();
+  eval_.stop();
+  sanity_checking_ = false;
+  if (options_.out) end_line();
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::start(Bar& bar, std::string label, std::int64_t total, const Context& ctx, Style style) {
+  bar.label = std::move(label);
+  bar.n = 0;
+  bar.total = total;
+  bar.style = style;
+  bar.started = Clock::now();
+  bar.running = options_.out && ctx.is_global_zero();
+  if (!bar.running) {
+    bar.next = time_point::max();
+    return;
+  }
+  // What fit left in the progress-bar metrics, so that a stage shows only what it logs.
+  stale_.clear();
+  if (style.stage_metrics_only && style.metrics_at_end) stale_ = ctx.progress_bar_metrics();
+  monitored_ = ctx.state().monitored_metrics;
+  bar.next = bar.started + interval_;
+  if (terminal_) {
+    columns_ = options_.columns > 0 ? options_.columns : detail::terminal_columns(options_.out);
+    draw(bar, bar.started, nullptr);  // tqdm shows the empty bar at once
+  }
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::finish(Bar& bar, const Context& ctx) {
+  if (!bar.running) return;
+  bar.stop();
+  const time_point now = Clock::now();
+  const Context* metrics = bar.style.metrics_at_end ? &ctx : nullptr;
+  if (!terminal_) {
+    if (bar.style.end_line) write_line(bar, now, metrics, /*last=*/true);
+  } else if (bar.style.leave) {
+    draw(bar, now, metrics);
+    if (!bar.style.keep_line) end_line();
+  } else {
+    erase();
+  }
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::finish_eval(const Context& ctx) {
+  finish(eval_, ctx);
+  if (terminal_ && train_.running) {
+    const time_point now = Clock::now();
+    train_.next = now + interval_;
+    draw(train_, now, &ctx);
+  }
+}
+
+template <class Clock>
+std::vector<std::pair<std::string, double>> BasicProgressBar<Clock>::shown_metrics(const Bar& bar, const Context& ctx) const {
+  return detail::shown_metrics(ctx.progress_bar_metrics(), bar.style.stage_metrics_only, stale_, monitored_);
+}
+
+template <class Clock>
+std::string BasicProgressBar<Clock>::bar_line(const Bar& bar, time_point now, const Context* metrics) const {
+  if (!metrics) return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, nullptr);
+  const auto shown = shown_metrics(bar, *metrics);
+  return detail::bar_line(state_of(bar, now), options_.bar_width, columns_, &shown);
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::draw(const Bar& bar, time_point now, const Context* metrics) {
+  std::string line = bar_line(bar, now, metrics);
+  if (columns_ > 1) detail::truncate_to_width(line, static_cast<std::size_t>(columns_ - 1));
+  const std::size_t width = detail::display_width(line);
+  std::string frame = "\r" + line;
+  if (width < line_width_) frame.append(line_width_ - width, ' ');
+  *options_.out << frame;
+  options_.out->flush();
+  line_width_ = width;
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::erase() {
+  if (line_width_ == 0) return;
+  *options_.out << '\r' << std::string(line_width_, ' ') << '\r';
+  options_.out->flush();
+  line_width_ = 0;
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::end_line() {
+  if (line_width_ == 0) return;
+  *options_.out << '\n';
+  options_.out->flush();
+  line_width_ = 0;
+}
+
+template <class Clock>
+void BasicProgressBar<Clock>::write_line(const Bar& bar, time_point now, const Context* metrics, bool last) const {
+  std::string line;
+  if (metrics) {
+    const auto shown = shown_metrics(bar, *metrics);
+    line = detail::plain_line(state_of(bar, now), last, &shown);
+  } else {
+    line = detail::plain_line(state_of(bar, now), last, nullptr);
+  }
+  *options_.out << line;
+  options_.out->flush();
+}
+
 using ProgressBar = BasicProgressBar<>;
+
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class BasicProgressBar<std::chrono::steady_clock>;  // include/volt/impl/src.hpp
+#endif
 
 }  // namespace volt
 

@@ -141,16 +141,7 @@ class TensorBatchLoader {
   using const_iterator = iterator;
   using value_type = Batch;
 
-  explicit TensorBatchLoader(Batch tensors, TensorLoaderOptions options = {})
-      : layout_(std::move(tensors)), options_(options), seed_(options.seed.value_or(volt::global_seed())) {
-    for_each_tensor(layout_, [&](torch::Tensor& t) { fields_.push_back(t); });
-    validate();
-    n_ = fields_.front().size(0);
-    rows_ = n_;
-    num_batches_ = options_.drop_last ? n_ / options_.batch_size : (n_ + options_.batch_size - 1) / options_.batch_size;
-    epoch_fields_ = fields_;
-    if (options_.shuffle) permute(0);
-  }
+  explicit TensorBatchLoader(Batch tensors, TensorLoaderOptions options = {});
   // TensorLoader's: examples and targets.
   TensorBatchLoader(torch::Tensor data, torch::Tensor targets, TensorLoaderOptions options = {})
     requires two_tensors
@@ -171,39 +162,17 @@ class TensorBatchLoader {
 
   // This rank's share of every epoch, as torch's DistributedSampler picks it (volt::DDP calls
   // it: Lightning's use_distributed_sampler); the shuffle order is then that sampler's.
-  void set_distributed(int64_t num_replicas, int64_t rank) {
-    const DistributedSampler sampler{num_replicas, rank, options_.shuffle, seed_, false};
-    sampler.validate();
-    replicas_ = num_replicas;
-    rank_ = rank;
-    rows_ = replicas_ > 1 ? sampler.num_samples(n_) : n_;
-    num_batches_ = options_.drop_last ? rows_ / options_.batch_size : (rows_ + options_.batch_size - 1) / options_.batch_size;
-    permuted_epoch_ = -1;
-    epoch_fields_ = fields_;
-    if (options_.shuffle || replicas_ > 1) permute(epoch_);
-  }
+  void set_distributed(int64_t num_replicas, int64_t rank);
   int64_t num_replicas() const noexcept { return replicas_; }
 
   // Turns shuffling off or on for the next iteration (overfit_batches needs a fixed order).
-  void set_shuffle(bool shuffle) {
-    if (shuffle == options_.shuffle) return;
-    options_.shuffle = shuffle;
-    permuted_epoch_ = -1;
-    if (shuffle || replicas_ > 1) permute(epoch_);
-    else epoch_fields_ = fields_;
-  }
+  void set_shuffle(bool shuffle);
 
   // Selects the epoch whose order the next iteration yields. With shuffle on, the data are
   // re-permuted from (seed, epoch) alone (nothing is redone when the epoch is unchanged);
   // without shuffle the order is always the input order and this only records the epoch.
   // Batches taken before stay valid and unchanged (a buffer still referenced is not reused).
-  void set_epoch(int64_t epoch) {
-    if (epoch < 0)
-      throw std::invalid_argument(
-          fmt::format("{}::set_epoch: epoch = {} is invalid; allowed: epoch >= 0", type_name, epoch));
-    if ((options_.shuffle || replicas_ > 1) && epoch != permuted_epoch_) permute(epoch);
-    epoch_ = epoch;
-  }
+  void set_epoch(int64_t epoch);
 
   // Batch `index` of the current epoch, bounds-checked (the iterator skips the check).
   Batch batch(int64_t index) const {
@@ -255,56 +224,10 @@ class TensorBatchLoader {
   }
 
   // The k-th tensor's name in messages: TensorLoader's "data" / "targets", else its position.
-  static std::string field_name(std::size_t k) {
-    if constexpr (two_tensors) return k == 0 ? "data" : "targets";
-    else return fmt::format("tensor {} (in declaration order)", k);
-  }
-
-  void validate() const {
-    const std::string prefix = std::string(type_name) + ": ";
-    if (fields_.empty())
-      throw std::invalid_argument(prefix +
-                                  "the batch value holds no tensor; give it the tensors of all examples (a tuple or "
-                                  "BOOST_HANA_DEFINE_STRUCT struct of torch::Tensor)");
-    for (std::size_t k = 0; k < fields_.size(); ++k)
-      if (!fields_[k].defined())
-        throw std::invalid_argument(fmt::format("{}{} is an undefined tensor; allowed: a tensor with the examples "
-                                                "along dim 0",
-                                                prefix, field_name(k)));
-    for (std::size_t k = 0; k < fields_.size(); ++k)
-      if (fields_[k].dim() == 0)
-        throw std::invalid_argument(fmt::format("{}{} is a 0-d tensor; allowed: a tensor of at least 1 dimension, "
-                                                "with the examples along dim 0",
-                                                prefix, field_name(k)));
-    for (std::size_t k = 1; k < fields_.size(); ++k)
-      if (fields_[k].size(0) != fields_.front().size(0))
-        throw std::invalid_argument(fmt::format("{}{} has {} examples (size along dim 0) but {} has {}; they must be "
-                                                "equal",
-                                                prefix, field_name(0), fields_.front().size(0), field_name(k),
-                                                fields_[k].size(0)));
-    if (options_.batch_size < 1)
-      throw std::invalid_argument(
-          fmt::format("{}batch_size = {} is invalid; allowed: batch_size >= 1", prefix, options_.batch_size));
-  }
-
+  static std::string field_name(std::size_t k);
+  void validate() const;
   // One gather of the whole dataset per epoch and tensor, so that every batch is a slice.
-  void permute(int64_t epoch) {
-    torch::NoGradGuard no_grad;  // a loader never records autograd history
-    const torch::Tensor perm =
-        replicas_ > 1
-            ? torch::tensor(DistributedSampler{replicas_, rank_, options_.shuffle, seed_, false}.indices(n_, epoch), torch::kLong)
-            : epoch_permutation(seed_, epoch, n_);
-    permuted_epoch_ = -1;  // until every gather is done (see gather_rows: it may write in place)
-    try {
-      for (std::size_t k = 0; k < fields_.size(); ++k) gather_rows(epoch_fields_[k], fields_[k], perm);
-    } catch (...) {
-      // Out of memory, say: fall back to the unshuffled tensors so that rows still pair up;
-      // the next set_epoch permutes again.
-      epoch_fields_ = fields_;
-      throw;
-    }
-    permuted_epoch_ = epoch;
-  }
+  void permute(int64_t epoch);
 
   Batch layout_;  // the tensors as given; each batch is a copy with every tensor sliced
   std::vector<torch::Tensor> fields_, epoch_fields_;  // for_each_tensor order; epoch_: this epoch's order
@@ -319,6 +242,110 @@ class TensorBatchLoader {
   int64_t permuted_epoch_ = -1;  // the epoch epoch_fields_ were permuted for (-1: none)
 };
 
+// The members below are defined outside the class and not inline: in the separately compiled
+// mode TensorLoader's are compiled once, in volt::compiled (extern template at the end), and a
+// user TU does not instantiate them again.
+template <class Batch>
+TensorBatchLoader<Batch>::TensorBatchLoader(Batch tensors, TensorLoaderOptions options)
+    : layout_(std::move(tensors)), options_(options), seed_(options.seed.value_or(volt::global_seed())) {
+  for_each_tensor(layout_, [&](torch::Tensor& t) { fields_.push_back(t); });
+  validate();
+  n_ = fields_.front().size(0);
+  rows_ = n_;
+  num_batches_ = options_.drop_last ? n_ / options_.batch_size : (n_ + options_.batch_size - 1) / options_.batch_size;
+  epoch_fields_ = fields_;
+  if (options_.shuffle) permute(0);
+}
+
+template <class Batch>
+void TensorBatchLoader<Batch>::set_distributed(int64_t num_replicas, int64_t rank) {
+  const DistributedSampler sampler{num_replicas, rank, options_.shuffle, seed_, false};
+  sampler.validate();
+  replicas_ = num_replicas;
+  rank_ = rank;
+  rows_ = replicas_ > 1 ? sampler.num_samples(n_) : n_;
+  num_batches_ = options_.drop_last ? rows_ / options_.batch_size : (rows_ + options_.batch_size - 1) / options_.batch_size;
+  permuted_epoch_ = -1;
+  epoch_fields_ = fields_;
+  if (options_.shuffle || replicas_ > 1) permute(epoch_);
+}
+
+template <class Batch>
+void TensorBatchLoader<Batch>::set_shuffle(bool shuffle) {
+  if (shuffle == options_.shuffle) return;
+  options_.shuffle = shuffle;
+  permuted_epoch_ = -1;
+  if (shuffle || replicas_ > 1) permute(epoch_);
+  else epoch_fields_ = fields_;
+}
+
+template <class Batch>
+void TensorBatchLoader<Batch>::set_epoch(int64_t epoch) {
+  if (epoch < 0)
+    throw std::invalid_argument(
+        fmt::format("{}::set_epoch: epoch = {} is invalid; allowed: epoch >= 0", type_name, epoch));
+  if ((options_.shuffle || replicas_ > 1) && epoch != permuted_epoch_) permute(epoch);
+  epoch_ = epoch;
+}
+
+template <class Batch>
+std::string TensorBatchLoader<Batch>::field_name(std::size_t k) {
+  if constexpr (two_tensors) return k == 0 ? "data" : "targets";
+  else return fmt::format("tensor {} (in declaration order)", k);
+}
+
+template <class Batch>
+void TensorBatchLoader<Batch>::validate() const {
+  const std::string prefix = std::string(type_name) + ": ";
+  if (fields_.empty())
+    throw std::invalid_argument(prefix +
+                                "the batch value holds no tensor; give it the tensors of all examples (a tuple or "
+                                "BOOST_HANA_DEFINE_STRUCT struct of torch::Tensor)");
+  for (std::size_t k = 0; k < fields_.size(); ++k)
+    if (!fields_[k].defined())
+      throw std::invalid_argument(fmt::format("{}{} is an undefined tensor; allowed: a tensor with the examples "
+                                              "along dim 0",
+                                              prefix, field_name(k)));
+  for (std::size_t k = 0; k < fields_.size(); ++k)
+    if (fields_[k].dim() == 0)
+      throw std::invalid_argument(fmt::format("{}{} is a 0-d tensor; allowed: a tensor of at least 1 dimension, "
+                                              "with the examples along dim 0",
+                                              prefix, field_name(k)));
+  for (std::size_t k = 1; k < fields_.size(); ++k)
+    if (fields_[k].size(0) != fields_.front().size(0))
+      throw std::invalid_argument(fmt::format("{}{} has {} examples (size along dim 0) but {} has {}; they must be "
+                                              "equal",
+                                              prefix, field_name(0), fields_.front().size(0), field_name(k),
+                                              fields_[k].size(0)));
+  if (options_.batch_size < 1)
+    throw std::invalid_argument(
+        fmt::format("{}batch_size = {} is invalid; allowed: batch_size >= 1", prefix, options_.batch_size));
+}
+
+template <class Batch>
+void TensorBatchLoader<Batch>::permute(int64_t epoch) {
+  torch::NoGradGuard no_grad;  // a loader never records autograd history
+  const torch::Tensor perm =
+      replicas_ > 1
+          ? torch::tensor(DistributedSampler{replicas_, rank_, options_.shuffle, seed_, false}.indices(n_, epoch), torch::kLong)
+          : epoch_permutation(seed_, epoch, n_);
+  permuted_epoch_ = -1;  // until every gather is done (see gather_rows: it may write in place)
+  try {
+    for (std::size_t k = 0; k < fields_.size(); ++k) gather_rows(epoch_fields_[k], fields_[k], perm);
+  } catch (...) {
+    // Out of memory, say: fall back to the unshuffled tensors so that rows still pair up;
+    // the next set_epoch permutes again.
+    epoch_fields_ = fields_;
+    throw;
+  }
+  permuted_epoch_ = epoch;
+}
+
 using TensorLoader = TensorBatchLoader<Example>;
+
+#if defined(VOLT_SEPARATE_COMPILATION)
+// Compiled once, in volt::compiled (include/volt/impl/src.hpp).
+extern template class TensorBatchLoader<Example>;
+#endif
 
 }  // namespace volt::data

@@ -39,3 +39,33 @@
 #include <volt/optim/impl/scheduler.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>
+
+// Templates that user TUs instantiate with volt's own arguments: declared `extern template` in
+// their headers under VOLT_SEPARATE_COMPILATION, instantiated here once ({fmt}'s way).
+#include <volt/callbacks/progress_bar.hpp>
+#include <volt/data/tensor_loader.hpp>
+#include <volt/optim/optimizer_name.hpp>
+#include <volt/optim/schedulers.hpp>
+
+namespace volt {
+template class BasicProgressBar<std::chrono::steady_clock>;
+}  // namespace volt
+
+namespace volt::data {
+template class TensorBatchLoader<Example>;
+}  // namespace volt::data
+
+namespace volt::optim {
+template class LRSchedulerBase<CosineAnnealingLR>;
+template class LRSchedulerBase<ExponentialLR>;
+template class LRSchedulerBase<LinearLR>;
+template class LRSchedulerBase<MultiStepLR>;
+template class LRSchedulerBase<OneCycleLR>;
+template class LRSchedulerBase<StepLR>;
+template std::string class_name<torch::optim::SGD>();
+template std::string class_name<torch::optim::Adam>();
+template std::string class_name<torch::optim::AdamW>();
+template std::string class_name<torch::optim::RMSprop>();
+template std::string class_name<torch::optim::Adagrad>();
+template std::string class_name<torch::optim::LBFGS>();
+}  // namespace volt::optim

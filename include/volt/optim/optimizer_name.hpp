@@ -28,3 +28,24 @@ std::string class_name() {
 }
 
 }  // namespace volt::optim
+
+#if defined(VOLT_SEPARATE_COMPILATION)
+// torch's optimizers' names are compiled once, in volt::compiled (include/volt/impl/src.hpp).
+namespace torch::optim {
+class SGD;
+class Adam;
+class AdamW;
+class RMSprop;
+class Adagrad;
+class LBFGS;
+}  // namespace torch::optim
+
+namespace volt::optim {
+extern template std::string class_name<torch::optim::SGD>();
+extern template std::string class_name<torch::optim::Adam>();
+extern template std::string class_name<torch::optim::AdamW>();
+extern template std::string class_name<torch::optim::RMSprop>();
+extern template std::string class_name<torch::optim::Adagrad>();
+extern template std::string class_name<torch::optim::LBFGS>();
+}  // namespace volt::optim
+#endif

@@ -143,20 +143,14 @@ class LRSchedulerBase {
  public:
   // Binds to `optimizer`, records the base lrs and takes torch's initial step (epoch 0), which
   // sets each group's lr to the schedule's first value (LinearLR: base_lr * start_factor).
-  void attach(torch::optim::Optimizer& optimizer) {
-    bind(optimizer);
-    initial_step();
-  }
+  void attach(torch::optim::Optimizer& optimizer);
 
   // Follows the optimizer to a new address (the owner moved it); the schedule is unchanged.
   void rebind(torch::optim::Optimizer& optimizer) noexcept { optimizer_ = &optimizer; }
   bool attached() const noexcept { return optimizer_ != nullptr; }
 
   // One scheduler step: epoch (or step) `last_epoch() + 1`.
-  void step() {
-    ++last_epoch_;
-    apply(self().chainable_lrs());
-  }
+  void step();
 
   // The lrs this scheduler last set, one per param group (torch's get_last_lr()).
   const std::vector<double>& last_lr() const noexcept { return last_lr_; }
@@ -165,38 +159,16 @@ class LRSchedulerBase {
 
   // State for exact resume. Save the optimizer's state alongside (its param groups hold the lrs
   // the chainable formulas continue from); load() also writes last_lr() into the bound optimizer.
-  void save(torch::serialize::OutputArchive& archive) const {
-    detail::sched::write(archive, "last_epoch", last_epoch_);
-    detail::sched::write(archive, "base_lrs", base_lrs_);
-    detail::sched::write(archive, "last_lr", last_lr_);
-    if constexpr (requires(const Derived& d) { d.save_state(archive); }) self().save_state(archive);
-  }
-  void load(torch::serialize::InputArchive& archive) {
-    last_epoch_ = detail::sched::read_int(archive, "last_epoch");
-    base_lrs_ = detail::sched::read_doubles(archive, "base_lrs");
-    last_lr_ = detail::sched::read_doubles(archive, "last_lr");
-    if constexpr (requires(Derived& d) { d.load_state(archive); }) self().load_state(archive);
-    if (optimizer_ != nullptr && !last_lr_.empty()) detail::sched::set_group_lrs(*optimizer_, last_lr_);
-  }
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
 
   // The two halves of attach(), for composite schedulers (SequentialLR binds all its schedulers,
   // then takes the initial step of the first only, as torch's SequentialLR does).
-  void bind(torch::optim::Optimizer& optimizer) {
-    optimizer_ = &optimizer;
-    if constexpr (requires(Derived& d) { d.base_lrs_for(optimizer); }) base_lrs_ = self().base_lrs_for(optimizer);
-    else base_lrs_ = detail::sched::group_lrs(optimizer);
-    if constexpr (requires(Derived& d) { d.on_bind(optimizer); }) self().on_bind(optimizer);
-    last_epoch_ = -1;
-    last_lr_ = detail::sched::group_lrs(optimizer);
-  }
+  void bind(torch::optim::Optimizer& optimizer);
   void initial_step() { step(); }
 
   // torch's step(epoch): jumps to `epoch` with the closed form where the scheduler has one.
-  void step_to(std::int64_t epoch) {
-    last_epoch_ = epoch;
-    if constexpr (requires(Derived& d) { d.closed_form_lrs(); }) apply(self().closed_form_lrs());
-    else apply(self().chainable_lrs());
-  }
+  void step_to(std::int64_t epoch);
 
  protected:
   LRSchedulerBase() = default;
@@ -214,16 +186,65 @@ class LRSchedulerBase {
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
-  void apply(std::vector<double> lrs) {
-    detail::sched::set_group_lrs(bound(), lrs);
-    last_lr_ = std::move(lrs);
-  }
+  void apply(std::vector<double> lrs);
 
   torch::optim::Optimizer* optimizer_ = nullptr;
   std::vector<double> base_lrs_;
   std::vector<double> last_lr_;
   std::int64_t last_epoch_ = -1;
 };
+
+template <class Derived>
+void LRSchedulerBase<Derived>::attach(torch::optim::Optimizer& optimizer) {
+  bind(optimizer);
+  initial_step();
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::step() {
+  ++last_epoch_;
+  apply(self().chainable_lrs());
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::save(torch::serialize::OutputArchive& archive) const {
+  detail::sched::write(archive, "last_epoch", last_epoch_);
+  detail::sched::write(archive, "base_lrs", base_lrs_);
+  detail::sched::write(archive, "last_lr", last_lr_);
+  if constexpr (requires(const Derived& d) { d.save_state(archive); }) self().save_state(archive);
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::load(torch::serialize::InputArchive& archive) {
+  last_epoch_ = detail::sched::read_int(archive, "last_epoch");
+  base_lrs_ = detail::sched::read_doubles(archive, "base_lrs");
+  last_lr_ = detail::sched::read_doubles(archive, "last_lr");
+  if constexpr (requires(Derived& d) { d.load_state(archive); }) self().load_state(archive);
+  if (optimizer_ != nullptr && !last_lr_.empty()) detail::sched::set_group_lrs(*optimizer_, last_lr_);
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::bind(torch::optim::Optimizer& optimizer) {
+  optimizer_ = &optimizer;
+  if constexpr (requires(Derived& d) { d.base_lrs_for(optimizer); }) base_lrs_ = self().base_lrs_for(optimizer);
+  else base_lrs_ = detail::sched::group_lrs(optimizer);
+  if constexpr (requires(Derived& d) { d.on_bind(optimizer); }) self().on_bind(optimizer);
+  last_epoch_ = -1;
+  last_lr_ = detail::sched::group_lrs(optimizer);
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::step_to(std::int64_t epoch) {
+  last_epoch_ = epoch;
+  if constexpr (requires(Derived& d) { d.closed_form_lrs(); }) apply(self().closed_form_lrs());
+  else apply(self().chainable_lrs());
+}
+
+template <class Derived>
+void LRSchedulerBase<Derived>::apply(std::vector<double> lrs) {
+  detail::sched::set_group_lrs(bound(), lrs);
+  last_lr_ = std::move(lrs);
+}
 
 }  // namespace volt::optim
 

@@ -63,4 +63,8 @@ class CosineAnnealingLR : public LRSchedulerBase<CosineAnnealingLR> {
   Options options_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<CosineAnnealingLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim

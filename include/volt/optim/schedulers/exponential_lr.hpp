@@ -33,4 +33,8 @@ class ExponentialLR : public LRSchedulerBase<ExponentialLR> {
   Options options_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<ExponentialLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim

@@ -63,4 +63,8 @@ class LinearLR : public LRSchedulerBase<LinearLR> {
   Options options_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<LinearLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim

@@ -44,4 +44,8 @@ class MultiStepLR : public LRSchedulerBase<MultiStepLR> {
   Options options_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<MultiStepLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim

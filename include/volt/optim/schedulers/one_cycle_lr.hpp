@@ -168,4 +168,8 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
   std::vector<Phase> phases_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<OneCycleLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim

@@ -43,4 +43,8 @@ class StepLR : public LRSchedulerBase<StepLR> {
   Options options_;
 };
 
+#if defined(VOLT_SEPARATE_COMPILATION)
+extern template class LRSchedulerBase<StepLR>;  // compiled once, in include/volt/impl/src.hpp
+#endif
+
 }  // namespace volt::optim
