@@ -87,6 +87,16 @@ namespace detail {
 // instead of as a bare filesystem_error at the first save. Creates nothing.
 VOLT_INLINE void check_root_dir_writable(const std::filesystem::path& root);
 
+// Trainer::resolve_ckpt_path's type-independent steps. A ckpt_path that is a file name: it must
+// exist. "last" / "best": `found` is what the run's ModelCheckpoint knows (empty: nothing); "last"
+// falls back to the newest earlier logger version's checkpoints/last.ckpt, then to
+// <default_root_dir>/checkpoints/last.ckpt; nothing found is an error.
+VOLT_INLINE std::filesystem::path existing_ckpt_path(const std::string& requested, std::string_view entry);
+VOLT_INLINE std::filesystem::path resolve_named_ckpt_path(std::string found, const std::string& requested,
+                                                          std::string_view entry,
+                                                          const std::filesystem::path& first_logger_dir,
+                                                          const std::filesystem::path& default_root_dir);
+
 // Lightning's configure_callbacks, called at the start of every entry point (before
 // prepare_data); a declared hook of the wrong form is a compile error in hooks::call.
 template <class Module>
@@ -297,13 +307,7 @@ class Trainer {
                                                          const std::optional<std::string>& requested,
                                                          std::string_view entry = "fit") {
     if (!requested) return std::nullopt;
-    if (*requested != "last" && *requested != "best") {
-      if (!std::filesystem::exists(*requested))
-        throw std::invalid_argument(fmt::format("volt: {}(ckpt_path=\"{}\"): no such file. Give the path of a "
-                                                "checkpoint, or \"last\" / \"best\".",
-                                                entry, *requested));
-      return std::filesystem::path(*requested);
-    }
+    if (*requested != "last" && *requested != "best") return detail::existing_ckpt_path(*requested, entry);
     std::string found;
     hooks::for_each_callback(run_callbacks, [&](auto& cb) {
       if constexpr (requires { cb.best_model_path(); cb.last_model_path(); }) {
@@ -311,31 +315,8 @@ class Trainer {
         if (found.empty() && !p.empty()) found = p;
       }
     });
-    if (found.empty() && *requested == "last" && !state_.first_logger_dir.empty()) {
-      // A new run with a logger saves into a new version_N: resume from the newest earlier
-      // version's checkpoints/last.ckpt (the folder ModelCheckpoint saves to by default).
-      std::optional<std::int64_t> newest;
-      std::error_code ec;
-      for (std::filesystem::directory_iterator it(state_.first_logger_dir.parent_path(), ec), end; !ec && it != end;
-           it.increment(ec)) {
-        const auto version = loggers::parse_version_folder(it->path().filename().string());
-        const auto last = it->path() / "checkpoints" / "last.ckpt";
-        if (version && (!newest || *version > *newest) && std::filesystem::exists(last, ec)) {
-          newest = version;
-          found = last.string();
-        }
-      }
-    }
-    if (found.empty() && *requested == "last") {
-      const auto fallback = std::filesystem::path(effective_.default_root_dir) / "checkpoints" / "last.ckpt";
-      if (std::filesystem::exists(fallback)) found = fallback.string();
-    }
-    if (found.empty())
-      throw std::invalid_argument(fmt::format(
-          "volt: {}(ckpt_path=\"{}\"): no {} checkpoint is known. Add a volt::ModelCheckpoint (with save_last=true "
-          "for \"last\", or a monitor for \"best\") or pass a file path.",
-          entry, *requested, *requested));
-    return std::filesystem::path(found);
+    return detail::resolve_named_ckpt_path(std::move(found), *requested, entry, state_.first_logger_dir,
+                                           effective_.default_root_dir);
   }
 
   // validate / test / predict(ckpt_path=...): the module's weights and the DataModule's state

@@ -89,19 +89,14 @@ class ModelCheckpoint {
   // (Two constructors: a `= {}` default argument of a nested type with member initializers
   // is rejected by GCC inside the enclosing class.)
   ModelCheckpoint() : ModelCheckpoint(Options{}) {}
-  explicit ModelCheckpoint(Options options) : options_(std::move(options)) {
-    // Lightning's __init_triggers: no trigger at all means once per epoch.
-    if (!options_.every_n_train_steps && !options_.every_n_epochs && !options_.train_time_interval) {
-      every_n_epochs_ = 1;
-      every_n_train_steps_ = 0;
-    } else {
-      every_n_epochs_ = options_.every_n_epochs.value_or(0);
-      every_n_train_steps_ = options_.every_n_train_steps.value_or(0);
-    }
-    validate();
-    kth_value_ = worst_score(options_.mode);
-    if (!options_.dirpath.empty()) dirpath_ = resolve(options_.dirpath);
-  }
+  VOLT_INLINE explicit ModelCheckpoint(Options options);
+  // Declared here, defaulted in the .ipp: in the separately compiled mode a user TU calls them
+  // instead of compiling the members' map / json / string destructors and moves again.
+  VOLT_INLINE ModelCheckpoint(const ModelCheckpoint&);
+  VOLT_INLINE ModelCheckpoint(ModelCheckpoint&&) noexcept;
+  VOLT_INLINE ModelCheckpoint& operator=(const ModelCheckpoint&);
+  VOLT_INLINE ModelCheckpoint& operator=(ModelCheckpoint&&) noexcept;
+  VOLT_INLINE ~ModelCheckpoint();
 
   // ---- hooks (called by the Trainer) ----
 

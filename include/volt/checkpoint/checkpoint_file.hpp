@@ -145,6 +145,14 @@ class CheckpointWriter {
 // A checkpoint file, validated in full by open(); the accessors then only decode.
 class CheckpointReader {
  public:
+  // Declared here, defaulted in the .ipp: in the separately compiled mode a user TU calls them
+  // instead of compiling the members' map / json / string destructors and moves again.
+  VOLT_INLINE CheckpointReader(const CheckpointReader&);
+  VOLT_INLINE CheckpointReader(CheckpointReader&&) noexcept;
+  VOLT_INLINE CheckpointReader& operator=(const CheckpointReader&);
+  VOLT_INLINE CheckpointReader& operator=(CheckpointReader&&) noexcept;
+  VOLT_INLINE ~CheckpointReader();
+
   VOLT_INLINE static CheckpointReader open(const std::filesystem::path& path);
 
   // Validates an in-memory checkpoint image; `path` only names it in messages.
@@ -177,7 +185,7 @@ class CheckpointReader {
     std::string_view tensor_data;      // kind tensors: the image's byte buffer
   };
 
-  CheckpointReader() = default;
+  VOLT_INLINE CheckpointReader();
 
   VOLT_INLINE CheckpointError error(std::string_view problem) const;
 

@@ -56,7 +56,9 @@ VOLT_INLINE void collect_state(const torch::nn::Module& module, const std::strin
 
 VOLT_INLINE std::vector<StateEntry> module_state(const torch::nn::Module& module);
 
-inline std::string shape_string(torch::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
+// "[2, 3]". Compiled once in the separately compiled mode: fmt's join_view is not instantiated
+// in every TU whose templates report a shape.
+VOLT_INLINE std::string shape_string(torch::IntArrayRef sizes);
 
 }  // namespace detail
 

@@ -133,29 +133,8 @@ VOLT_INLINE ResumePoint read_resume_point(const nlohmann::json& meta, const std:
 VOLT_INLINE NamedTensors checked_rng_states(const CheckpointReader& reader, const std::filesystem::path& path);
 
 // The saved gradients, each naming a parameter of the module with its shape and dtype.
-template <class Module>
-NamedTensors checked_grads(const CheckpointReader& reader, Module& module, const std::filesystem::path& path) {
-  NamedTensors grads = reader.tensors("grads");
-  const auto params = module.named_parameters();
-  std::set<std::string> seen;
-  for (const auto& [name, g] : grads) {
-    const auto bad = [&](std::string_view problem) {
-      return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: the gradient of "
-                                               "\"{}\" {}; nothing was loaded. Use a checkpoint of this model.",
-                                               path.string(), name, problem));
-    };
-    if (!seen.insert(name).second) throw bad("is stored twice");
-    const torch::Tensor* param = params.find(name);
-    if (param == nullptr) throw bad("is for a parameter the model does not have");
-    if (g.sizes() != param->sizes())
-      throw bad(fmt::format("has shape {} but the parameter has {}", shape_string(g.sizes()),
-                            shape_string(param->sizes())));
-    if (g.scalar_type() != param->scalar_type())
-      throw bad(fmt::format("has dtype {} but the parameter has {}", c10::toString(g.scalar_type()),
-                            c10::toString(param->scalar_type())));
-  }
-  return grads;
-}
+VOLT_INLINE NamedTensors checked_grads(const CheckpointReader& reader, const torch::nn::Module& module,
+                                       const std::filesystem::path& path);
 
 // LBFGS keeps one state per param group (under its first parameter): flat vectors over all the
 // group's parameters (d, prev_flat_grad, and the history old_dirs / old_stps) and scalars (H_diag,
@@ -196,50 +175,66 @@ VOLT_INLINE void restore_rng_states(const NamedTensors& rng);
 // The error for a resume that failed while loading (after the run's state was put back).
 VOLT_INLINE CheckpointError resume_failed(const std::filesystem::path& path, const std::exception& e);
 
+// Everything load_trainer_checkpoint reads before it touches the run, in its order, each section
+// checked: opened, decoded and destroyed by code compiled once in the separately compiled mode.
+struct ResumeSections {
+  CheckpointReader reader;  // validates every section's bounds and CRC
+  nlohmann::json meta;
+  ResumePoint point;
+  NamedTensors weights;
+  NamedTensors grads;
+  NamedTensors rng;
+  nlohmann::json callbacks;
+  MetricStore metrics;  // decoded in full before anything is assigned
+  torch::serialize::InputArchive optimizers;
+  std::optional<nlohmann::json> datamodule;
+  Checkpoint hook_checkpoint;
+
+  VOLT_INLINE ResumeSections(const std::filesystem::path& path, const torch::nn::Module& module, torch::Device device);
+  VOLT_INLINE ~ResumeSections();
+};
+
 // Everything a resume overwrites, copied, so that a load that fails half way can put it back.
 // Not the callbacks: their state_dict() is a hook a user sees (Lightning calls it when saving
 // only), so they are loaded last, after everything that can fail.
-template <class Run, class Optimization>
-struct RunSnapshot {
+// The part of RunSnapshot that does not depend on the run's types (module, gradients, metrics,
+// generators), compiled once in the separately compiled mode.
+struct StateSnapshot {
   std::vector<torch::Tensor> module_state;
   std::vector<torch::Tensor> grads;
-  std::string optimization;
   nlohmann::json metrics;
-  nlohmann::json precision;
   NamedTensors rng;
 
-  RunSnapshot(Run& run, Optimization& optimization_) {
-    for (const auto& [name, t] : state_dict(run.module)) module_state.push_back(t.clone());
-    for (const auto& p : run.module.parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor{});
+  VOLT_INLINE StateSnapshot(const torch::nn::Module& module, const MetricStore& run_metrics);
+  VOLT_INLINE ~StateSnapshot();
+  // Puts everything back; called while an exception is in flight, so it must not throw.
+  VOLT_INLINE void restore(torch::nn::Module& module, MetricStore& run_metrics) const noexcept;
+};
+
+template <class Run, class Optimization>
+struct RunSnapshot {
+  StateSnapshot state;
+  std::string optimization;
+  nlohmann::json precision;
+
+  RunSnapshot(Run& run, Optimization& optimization_) : state(run.module, run.metrics) {
     torch::serialize::OutputArchive archive;
     optimization_.save(archive);
     optimization = archive_bytes(archive);
-    metrics = run.metrics.state();
     if constexpr (requires { run.precision.state_dict(); }) precision = run.precision.state_dict();
-    rng = rng_states();
   }
 
   // Puts everything back; called while an exception is in flight, so it must not throw.
   void restore(Run& run, Optimization& optimization_) const noexcept {
+    state.restore(run.module, run.metrics);
     try {
-      torch::NoGradGuard no_grad;
-      auto current = state_dict(run.module);
-      for (std::size_t i = 0; i < current.size() && i < module_state.size(); ++i) current[i].second.copy_(module_state[i]);
-      std::size_t i = 0;
-      for (auto& p : run.module.parameters()) p.mutable_grad() = i < grads.size() ? grads[i++] : torch::Tensor{};
       // Optimizer::load adds state but never removes it: clear first, then load the copy.
       optimization_.for_each_optimizer(
           [](auto& opt, std::size_t) { static_cast<torch::optim::Optimizer&>(opt).state().clear(); });
       torch::serialize::InputArchive archive;
       archive.load_from(optimization.data(), optimization.size());
       optimization_.load(archive);
-      run.metrics.load_state(metrics);
       if constexpr (requires { run.precision.load_state_dict(precision); }) run.precision.load_state_dict(precision);
-      for (const auto& [name, state] : rng) {
-        at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
-                                          : at::globalContext().defaultGenerator(c10::Device(name));
-        gen.set_state(state);
-      }
     } catch (...) {  // state taken from this very run: restoring it does not fail in practice
     }
   }
@@ -257,37 +252,29 @@ struct RunSnapshot {
 // only an exception from a callback's own load_state_dict can leave callbacks partly loaded.
 template <class Run, class Optimization>
 ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path) {
-  const CheckpointReader reader = CheckpointReader::open(path);  // validates every section's bounds and CRC
-  const nlohmann::json meta = detail::checked_resume_meta(reader, path);
-  const ResumePoint point = detail::read_resume_point(meta, path);
-  const NamedTensors weights = reader.tensors("state_dict");
-  const NamedTensors grads = detail::checked_grads(reader, run.module, path);
-  const NamedTensors rng = detail::checked_rng_states(reader, path);
-  const nlohmann::json callbacks = detail::checked_callbacks_section(reader, path);
-  MetricStore loaded_metrics = detail::checked_metrics_section(reader, path);  // decoded in full before anything is assigned
-  auto optimizers = reader.archive("optimizers", run.state.device);
-  std::optional<nlohmann::json> datamodule_state;
-  if (reader.has("datamodule")) datamodule_state = reader.json("datamodule");
+  detail::ResumeSections loaded(path, run.module, run.state.device);
+  const CheckpointReader& reader = loaded.reader;
+  const nlohmann::json& callbacks = loaded.callbacks;
   // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
   // before their load_state_dict.
-  const Checkpoint hook_checkpoint = read_checkpoint_hooks(reader, meta);
+  const Checkpoint& hook_checkpoint = loaded.hook_checkpoint;
   const detail::RunSnapshot<Run, Optimization> snapshot(run, optimization);
   try {
     run.call(hooks::on_load_checkpoint, hook_checkpoint);
-    load_state_dict(run.module, weights, path);  // checks names, shapes and dtypes before it copies
+    load_state_dict(run.module, loaded.weights, path);  // checks names, shapes and dtypes before it copies
     run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
-    optimization.load(optimizers);
+    optimization.load(loaded.optimizers);
     optimization.for_each_optimizer([](auto& opt, std::size_t i) { detail::check_optimizer_state(opt, i); });
     // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
     // fresh grad scaler, as Lightning does.
     if constexpr (requires { run.precision.load_state_dict(reader.json("precision")); })
       if (reader.has("precision")) run.precision.load_state_dict(reader.json("precision"));
-    run.metrics = std::move(loaded_metrics);
-    detail::restore_grads(run.module, grads);
-    detail::restore_rng_states(rng);
+    run.metrics = std::move(loaded.metrics);
+    detail::restore_grads(run.module, loaded.grads);
+    detail::restore_rng_states(loaded.rng);
     // The user's own state_dict code comes last, after everything volt can put back.
     if constexpr (requires { run.data.load_state_dict(std::declval<const nlohmann::json&>()); })
-      if (datamodule_state) run.data.load_state_dict(*datamodule_state);
+      if (loaded.datamodule) run.data.load_state_dict(*loaded.datamodule);
     // Last: a callback whose load_state_dict throws leaves the callbacks before it loaded.
     detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
       if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
@@ -299,7 +286,7 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
     snapshot.restore(run, optimization);
     throw detail::resume_failed(path, e);
   }
-  return point;
+  return loaded.point;
 }
 
 }  // namespace volt::checkpoint

@@ -35,6 +35,15 @@ struct LogOptions {
 
 class MetricStore {
  public:
+  // Declared here, defaulted in the .ipp: in the separately compiled mode a user TU calls them
+  // instead of compiling the members' map / json / string destructors and moves again.
+  VOLT_INLINE MetricStore();
+  VOLT_INLINE MetricStore(const MetricStore&);
+  VOLT_INLINE MetricStore(MetricStore&&) noexcept;
+  VOLT_INLINE MetricStore& operator=(const MetricStore&);
+  VOLT_INLINE MetricStore& operator=(MetricStore&&) noexcept;
+  VOLT_INLINE ~MetricStore();
+
   // Records one logged value. `family` decides the on_step/on_epoch defaults as Lightning does.
   VOLT_INLINE void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts, HookFamily family,
            std::int64_t inferred_batch_size, std::string_view hook = {});

@@ -19,10 +19,20 @@
 #include <torch/torch.h>
 
 #include <volt/core/step_seam.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
 struct RunFacade {
+  // Declared here, defaulted in the .ipp: in the separately compiled mode a user TU calls them
+  // instead of compiling ten std::function destructors and moves again.
+  VOLT_INLINE RunFacade();
+  VOLT_INLINE RunFacade(const RunFacade&);
+  VOLT_INLINE RunFacade(RunFacade&&) noexcept;
+  VOLT_INLINE RunFacade& operator=(const RunFacade&);
+  VOLT_INLINE RunFacade& operator=(RunFacade&&) noexcept;
+  VOLT_INLINE ~RunFacade();
+
   // The strategy's collectives (the identity on one process).
   std::function<torch::Tensor(const torch::Tensor&, ReduceOp)> reduce;
   std::function<torch::Tensor(const torch::Tensor&)> all_gather;
@@ -38,3 +48,7 @@ struct RunFacade {
 };
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/core/impl/run_facade.ipp>
+#endif

@@ -20,6 +20,7 @@
 #include <volt/checkpoint/impl/trainer_checkpoint.ipp>
 #include <volt/core/impl/context.ipp>
 #include <volt/core/impl/metrics.ipp>
+#include <volt/core/impl/run_facade.ipp>
 #include <volt/core/impl/trainer_options.ipp>
 #include <volt/data/impl/distributed_sampler.ipp>
 #include <volt/data/impl/fashion_mnist.ipp>
@@ -35,6 +36,7 @@
 #include <volt/loops/impl/fit_loop.ipp>
 #include <volt/loops/impl/fit_summary.ipp>
 #include <volt/loops/impl/results_table.ipp>
+#include <volt/optim/impl/configure_optimizers.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>

@@ -25,6 +25,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <typeindex>
@@ -38,6 +39,7 @@
 #include <volt/optim/optimizer_name.hpp>
 #include <volt/optim/optimizer_state.hpp>
 #include <volt/optim/scheduler.hpp>
+#include <volt/detail/config.hpp>
 #include <volt/optim/schedulers.hpp>  // so that <volt/volt.hpp> offers every scheduler
 
 namespace volt {
@@ -161,6 +163,33 @@ struct unsupported_configure_optimizers_result {
 };
 
 namespace impl {
+
+// The type-independent halves of Optimization's learning_rates, save and load (compiled once
+// in the separately compiled mode, optim/impl/configure_optimizers.ipp).
+
+// Lightning's LearningRateMonitor names: "lr-Adam", a second Adam "lr-Adam-1", "/pg<k>" suffixes.
+class LearningRateNames {
+ public:
+  VOLT_INLINE LearningRateNames();
+  VOLT_INLINE ~LearningRateNames();
+  // Appends one (name, lr) per param group of `optimizer`; `counted`: the name is a generated
+  // "lr-<class>" one, numbered per optimizer type.
+  VOLT_INLINE void add(const torch::optim::Optimizer& optimizer, std::string name, std::type_index type, bool counted);
+  VOLT_INLINE std::vector<std::pair<std::string, double>> take();
+
+ private:
+  std::vector<std::pair<std::string, double>> out_;
+  std::map<std::type_index, std::int64_t> seen_;
+};
+
+// "<prefix><index>", the archive keys of optimizer / scheduler `index`.
+VOLT_INLINE std::string indexed_key(std::string_view prefix, std::size_t index);
+VOLT_INLINE void write_optimizer(torch::serialize::OutputArchive& archive, std::size_t index,
+                                 const torch::optim::Optimizer& optimizer);
+VOLT_INLINE void read_optimizer(torch::serialize::InputArchive& archive, std::size_t index,
+                                torch::optim::Optimizer& optimizer);
+// Throws unless the archive holds `configured` optimizers.
+VOLT_INLINE void check_saved_optimizer_count(torch::serialize::InputArchive& archive, std::size_t configured);
 
 // The optimizers' types of a normalized Storage: std::tuple<Optimizer...>, or void for a
 // std::vector (their number is known at run time only).
@@ -350,14 +379,9 @@ class Optimization {
   // them: optimizers with a scheduler first ("lr-Adam", a second Adam "lr-Adam-1", or the config's
   // name), then those without; "/pg1", "/pg2", ... when an optimizer has several param groups.
   std::vector<std::pair<std::string, double>> learning_rates() const {
-    std::vector<std::pair<std::string, double>> out;
-    std::map<std::type_index, std::int64_t> seen;
+    impl::LearningRateNames names;
     auto add = [&](const torch::optim::Optimizer& opt, std::string name, std::type_index type, bool counted) {
-      if (counted) ++seen[type];
-      if (auto it = seen.find(type); it != seen.end() && it->second > 1) name += fmt::format("-{}", it->second - 1);
-      const auto& groups = opt.param_groups();
-      for (std::size_t g = 0; g < groups.size(); ++g)
-        out.emplace_back(groups.size() > 1 ? fmt::format("{}/pg{}", name, g + 1) : name, groups[g].options().get_lr());
+      names.add(opt, std::move(name), type, counted);
     };
     impl::for_each_entry(entries_, [&](const auto& e, std::size_t) {
       using O = detail::deref_t<decltype(e.optimizer)>;
@@ -375,7 +399,7 @@ class Optimization {
         without = scheduler_config(e.lr_scheduler) == nullptr;
       if (without) add(detail::deref(e.optimizer), "lr-" + class_name<O>(), typeid(O), true);
     });
-    return out;
+    return names.take();
   }
 
   // Every optimizer's state (with its param groups' lrs and other options, which libtorch's
@@ -384,37 +408,27 @@ class Optimization {
   void save(torch::serialize::OutputArchive& archive) const {
     detail::sched::write(archive, "num_optimizers", static_cast<std::int64_t>(num_optimizers()));
     impl::for_each_entry(entries_, [&](const auto& e, std::size_t i) {
-      torch::serialize::OutputArchive opt(archive.compilation_unit());
-      save_optimizer(detail::deref(e.optimizer), opt);
-      archive.write(fmt::format("optimizer/{}", i), opt);
+      impl::write_optimizer(archive, i, detail::deref(e.optimizer));
       if constexpr (has_scheduler_v<std::remove_const_t<decltype(e.lr_scheduler)>>) {
         if (const auto* config = scheduler_config(e.lr_scheduler)) {
           torch::serialize::OutputArchive sched(archive.compilation_unit());
           save_scheduler(detail::deref(config->scheduler), sched);
-          archive.write(fmt::format("lr_scheduler/{}", i), sched);
-          detail::sched::write(archive, fmt::format("lr_scheduler_count/{}", i), e.last_count);
+          archive.write(impl::indexed_key("lr_scheduler/", i), sched);
+          detail::sched::write(archive, impl::indexed_key("lr_scheduler_count/", i), e.last_count);
         }
       }
     });
   }
   void load(torch::serialize::InputArchive& archive) {
-    const auto n = detail::sched::read_int(archive, "num_optimizers");
-    if (n != static_cast<std::int64_t>(num_optimizers()))
-      throw std::runtime_error(fmt::format("volt: the saved optimization state has {} optimizers; "
-                                           "configure_optimizers returned {}.",
-                                           n, num_optimizers()));
-    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
-      torch::serialize::InputArchive opt;
-      archive.read(fmt::format("optimizer/{}", i), opt);
-      load_optimizer(detail::deref(e.optimizer), opt);
-    });
+    impl::check_saved_optimizer_count(archive, num_optimizers());
+    impl::for_each_entry(entries_, [&](auto& e, std::size_t i) { impl::read_optimizer(archive, i, detail::deref(e.optimizer)); });
     impl::for_each_entry(entries_, [&](auto& e, std::size_t i) {
       if constexpr (has_scheduler_v<decltype(e.lr_scheduler)>) {
         if (auto* config = scheduler_config(e.lr_scheduler)) {
           torch::serialize::InputArchive sched;
-          archive.read(fmt::format("lr_scheduler/{}", i), sched);
+          archive.read(impl::indexed_key("lr_scheduler/", i), sched);
           load_scheduler(detail::deref(config->scheduler), sched);
-          e.last_count = detail::sched::read_int(archive, fmt::format("lr_scheduler_count/{}", i));
+          e.last_count = detail::sched::read_int(archive, impl::indexed_key("lr_scheduler_count/", i));
         }
       }
     });
@@ -719,3 +733,7 @@ using optimization_t = decltype(normalize(std::declval<Result>()));
 
 }  // namespace optim
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/optim/impl/configure_optimizers.ipp>
+#endif

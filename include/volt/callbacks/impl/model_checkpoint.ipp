@@ -367,4 +367,24 @@ VOLT_INLINE double ModelCheckpoint::score_of(const std::string& path) const {
   return kth_value_;
 }
 
+VOLT_INLINE ModelCheckpoint::ModelCheckpoint(Options options) : options_(std::move(options)) {
+  // Lightning's __init_triggers: no trigger at all means once per epoch.
+  if (!options_.every_n_train_steps && !options_.every_n_epochs && !options_.train_time_interval) {
+    every_n_epochs_ = 1;
+    every_n_train_steps_ = 0;
+  } else {
+    every_n_epochs_ = options_.every_n_epochs.value_or(0);
+    every_n_train_steps_ = options_.every_n_train_steps.value_or(0);
+  }
+  validate();
+  kth_value_ = worst_score(options_.mode);
+  if (!options_.dirpath.empty()) dirpath_ = resolve(options_.dirpath);
+}
+
+VOLT_INLINE ModelCheckpoint::ModelCheckpoint(const ModelCheckpoint&) = default;
+VOLT_INLINE ModelCheckpoint::ModelCheckpoint(ModelCheckpoint&&) noexcept = default;
+VOLT_INLINE ModelCheckpoint& ModelCheckpoint::operator=(const ModelCheckpoint&) = default;
+VOLT_INLINE ModelCheckpoint& ModelCheckpoint::operator=(ModelCheckpoint&&) noexcept = default;
+VOLT_INLINE ModelCheckpoint::~ModelCheckpoint() = default;
+
 }  // namespace volt

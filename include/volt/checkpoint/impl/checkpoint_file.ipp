@@ -331,4 +331,11 @@ VOLT_INLINE void CheckpointReader::parse_tensor_section(Section& s, std::uint64_
     detail::check_bool_bytes(e, reinterpret_cast<const unsigned char*>(s.tensor_data.data()) + e.begin, subject);
 }
 
+VOLT_INLINE CheckpointReader::CheckpointReader() = default;
+VOLT_INLINE CheckpointReader::CheckpointReader(const CheckpointReader&) = default;
+VOLT_INLINE CheckpointReader::CheckpointReader(CheckpointReader&&) noexcept = default;
+VOLT_INLINE CheckpointReader& CheckpointReader::operator=(const CheckpointReader&) = default;
+VOLT_INLINE CheckpointReader& CheckpointReader::operator=(CheckpointReader&&) noexcept = default;
+VOLT_INLINE CheckpointReader::~CheckpointReader() = default;
+
 }  // namespace volt::checkpoint

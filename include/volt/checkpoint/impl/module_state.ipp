@@ -7,6 +7,9 @@ namespace volt::checkpoint {
 
 namespace detail {
 
+VOLT_INLINE std::string shape_string(torch::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
+
+
 VOLT_INLINE void collect_state(const torch::nn::Module& module, const std::string& prefix, std::vector<StateEntry>& out) {
   for (const auto& p : module.named_parameters(/*recurse=*/false))
     if (p.value().defined()) out.push_back({prefix + p.key(), p.value(), false});

@@ -247,6 +247,74 @@ VOLT_INLINE CheckpointError resume_failed(const std::filesystem::path& path, con
                                            path.string(), torch_error ? torch_error->what_without_backtrace() : e.what()));
 }
 
+// The saved gradients, each naming a parameter of the module with its shape and dtype.
+VOLT_INLINE NamedTensors checked_grads(const CheckpointReader& reader, const torch::nn::Module& module,
+                                       const std::filesystem::path& path) {
+  NamedTensors grads = reader.tensors("grads");
+  const auto params = module.named_parameters();
+  std::set<std::string> seen;
+  for (const auto& [name, g] : grads) {
+    const auto bad = [&](std::string_view problem) {
+      return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: the gradient of "
+                                               "\"{}\" {}; nothing was loaded. Use a checkpoint of this model.",
+                                               path.string(), name, problem));
+    };
+    if (!seen.insert(name).second) throw bad("is stored twice");
+    const torch::Tensor* param = params.find(name);
+    if (param == nullptr) throw bad("is for a parameter the model does not have");
+    if (g.sizes() != param->sizes())
+      throw bad(fmt::format("has shape {} but the parameter has {}", shape_string(g.sizes()),
+                            shape_string(param->sizes())));
+    if (g.scalar_type() != param->scalar_type())
+      throw bad(fmt::format("has dtype {} but the parameter has {}", c10::toString(g.scalar_type()),
+                            c10::toString(param->scalar_type())));
+  }
+  return grads;
+}
+
+VOLT_INLINE StateSnapshot::StateSnapshot(const torch::nn::Module& module, const MetricStore& run_metrics) {
+  for (const auto& [name, t] : state_dict(module)) module_state.push_back(t.clone());
+  for (const auto& p : module.parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor{});
+  metrics = run_metrics.state();
+  rng = rng_states();
+}
+
+VOLT_INLINE StateSnapshot::~StateSnapshot() = default;
+
+VOLT_INLINE void StateSnapshot::restore(torch::nn::Module& module, MetricStore& run_metrics) const noexcept {
+  try {
+    torch::NoGradGuard no_grad;
+    auto current = state_dict(module);
+    for (std::size_t i = 0; i < current.size() && i < module_state.size(); ++i) current[i].second.copy_(module_state[i]);
+    std::size_t i = 0;
+    for (auto& p : module.parameters()) p.mutable_grad() = i < grads.size() ? grads[i++] : torch::Tensor{};
+    run_metrics.load_state(metrics);
+    for (const auto& [name, state] : rng) {
+      at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
+                                        : at::globalContext().defaultGenerator(c10::Device(name));
+      gen.set_state(state);
+    }
+  } catch (...) {  // state taken from this very run: restoring it does not fail in practice
+  }
+}
+
+
+VOLT_INLINE ResumeSections::ResumeSections(const std::filesystem::path& path, const torch::nn::Module& module,
+                                           torch::Device device)
+    : reader(CheckpointReader::open(path)),
+      meta(checked_resume_meta(reader, path)),
+      point(read_resume_point(meta, path)),
+      weights(reader.tensors("state_dict")),
+      grads(checked_grads(reader, module, path)),
+      rng(checked_rng_states(reader, path)),
+      callbacks(checked_callbacks_section(reader, path)),
+      metrics(checked_metrics_section(reader, path)),
+      optimizers(reader.archive("optimizers", device)),
+      datamodule(reader.has("datamodule") ? std::optional<nlohmann::json>(reader.json("datamodule")) : std::nullopt),
+      hook_checkpoint(read_checkpoint_hooks(reader, meta)) {}
+
+VOLT_INLINE ResumeSections::~ResumeSections() = default;
+
 }  // namespace detail
 
 }  // namespace volt::checkpoint

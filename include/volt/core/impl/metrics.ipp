@@ -5,6 +5,13 @@
 
 namespace volt {
 
+VOLT_INLINE MetricStore::MetricStore() = default;
+VOLT_INLINE MetricStore::MetricStore(const MetricStore&) = default;
+VOLT_INLINE MetricStore::MetricStore(MetricStore&&) noexcept = default;
+VOLT_INLINE MetricStore& MetricStore::operator=(const MetricStore&) = default;
+VOLT_INLINE MetricStore& MetricStore::operator=(MetricStore&&) noexcept = default;
+VOLT_INLINE MetricStore::~MetricStore() = default;
+
 VOLT_INLINE void MetricStore::log(std::string_view name, const torch::Tensor& value, const LogOptions& opts, HookFamily family,
          std::int64_t inferred_batch_size, std::string_view hook) {
   check_loggable(name, family, hook);
