@@ -7,6 +7,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <volt/core/hook_family.hpp>
 #include <volt/core/metrics.hpp>
@@ -222,4 +224,24 @@ TEST_CASE("the same name logged in training and in validation is kept apart", "[
   store.end_epoch(HookFamily::train_epoch);
   // CHECK(store.metric("loss_epoch") == 10.0);
   CHECK(store.metric("loss_step") == 10.0);
+}
+
+// The special members are declared in the header and defaulted in core/impl/metrics.ipp (compiled
+// once in the separately compiled mode): copies and moves keep everything, and moving stays noexcept.
+TEST_CASE("a MetricStore copies and moves with its values and epoch accumulators", "[core][metrics]") {
+  STATIC_REQUIRE(std::is_nothrow_move_constructible_v<MetricStore>);
+  STATIC_REQUIRE(std::is_nothrow_move_assignable_v<MetricStore>);
+  MetricStore store;
+  log(store, "loss", 2.0, HookFamily::train_step, {.on_step = true, .on_epoch = true});
+  MetricStore copy = store;
+  log(copy, "loss", 4.0, HookFamily::train_step, {.on_step = true, .on_epoch = true});
+  MetricStore moved = std::move(copy);
+  CHECK(moved.callback_metrics().at("loss_step") == 4.0);
+  CHECK(moved.end_epoch(HookFamily::train_epoch).at("loss_epoch") == 3.0);
+  MetricStore assigned;
+  assigned = store;
+  CHECK(assigned.end_epoch(HookFamily::train_epoch).at("loss_epoch") == 2.0);
+  assigned = std::move(moved);
+  CHECK(assigned.callback_metrics().at("loss_epoch") == 3.0);
+  CHECK(store.callback_metrics().at("loss_step") == 2.0);
 }

@@ -7,7 +7,10 @@
 // VOLT_SEPARATE_COMPILATION (defined by the CMake target volt::compiled, or by hand on every TU of
 // a project): the headers only declare those functions, and one TU of the project compiles them
 // once, by including <volt/impl/src.hpp> (volt::compiled's src/volt.cpp does). Templates, the
-// loops and everything that depends on a user's types stay in the headers in both modes.
+// loops and everything that depends on a user's types stay in the headers in both modes; the
+// templates volt itself instantiates with its own arguments (ProgressBar, TensorLoader, the
+// built-in schedulers' LRSchedulerBase, torch optimizers' class_name) are declared `extern
+// template` in this mode and instantiated once, in <volt/impl/src.hpp>, as {fmt} does.
 // Every TU of one program must agree on the mode.
 #if defined(VOLT_SEPARATE_COMPILATION) && defined(VOLT_HEADER_ONLY)
 #error "volt: define either VOLT_SEPARATE_COMPILATION or VOLT_HEADER_ONLY, not both"
