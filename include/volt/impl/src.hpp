@@ -12,6 +12,7 @@
 #include <volt/callbacks/impl/model_checkpoint.ipp>
 #include <volt/callbacks/impl/model_summary.ipp>
 #include <volt/callbacks/impl/progress_bar.ipp>
+#include <volt/callbacks/impl/stochastic_weight_averaging.ipp>
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_hooks.ipp>
@@ -30,6 +31,8 @@
 #include <volt/loggers/impl/csv_logger.ipp>
 #include <volt/loggers/impl/file_io.ipp>
 #include <volt/loggers/impl/html_report.ipp>
+#include <volt/loggers/impl/image.ipp>
+#include <volt/loggers/impl/tensorboard_logger.ipp>
 #include <volt/loggers/impl/tfevents.ipp>
 #include <volt/loggers/impl/versioning.ipp>
 #include <volt/loops/impl/fit_loop.ipp>
@@ -37,5 +40,6 @@
 #include <volt/loops/impl/results_table.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>
+#include <volt/precision/impl/grad_scaler.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>
