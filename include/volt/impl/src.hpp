@@ -9,10 +9,14 @@
 #error "volt: <volt/impl/src.hpp> is for the separately compiled mode: define VOLT_SEPARATE_COMPILATION for every TU (or link the CMake target volt::compiled), or leave it out and use volt header-only"
 #endif
 
+#include <volt/callbacks/impl/early_stopping.ipp>
+#include <volt/callbacks/impl/learning_rate_monitor.ipp>
 #include <volt/callbacks/impl/model_checkpoint.ipp>
 #include <volt/callbacks/impl/model_summary.ipp>
+#include <volt/callbacks/impl/on_exception_checkpoint.ipp>
 #include <volt/callbacks/impl/progress_bar.ipp>
 #include <volt/callbacks/impl/stochastic_weight_averaging.ipp>
+#include <volt/callbacks/impl/timer.ipp>
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_hooks.ipp>
