@@ -45,6 +45,7 @@
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>
 #include <volt/precision/impl/grad_scaler.ipp>
+#include <volt/precision/impl/runtime.ipp>
 #include <volt/reflect/impl/hparams.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>
