@@ -29,6 +29,7 @@
 
 #include <torch/torch.h>
 
+#include <volt/loggers/image.hpp>  // make_grid, for add_image callers; declarations only in fast mode
 #include <volt/reflect/hparams.hpp>
 #include <volt/loggers/tfevents.hpp>
 #include <volt/loggers/versioning.hpp>

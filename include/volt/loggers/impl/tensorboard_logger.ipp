@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 #include <volt/loggers/file_io.hpp>
-#include <volt/loggers/image.hpp>
 #include <volt/reflect/hparams_yaml.hpp>
 
 namespace volt::loggers {
