@@ -1,32 +1,19 @@
 // The consumer tests' program: a small, real use of volt from outside its source tree. It fits
 // a linear regression (y = x . w + b, a little noise) with volt::Trainer on the CPU and exits
 // non-zero unless the loss on the whole data set ends below a threshold, well under where it
-// started. Built and run by consumer.find_package and consumer.add_subdirectory.
+// started. Built and run by consumer.find_package and consumer.add_subdirectory. The module is in
+// model.hpp / model.cpp, so the program has two TUs that include volt.
 #include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
 
 #include <cstdint>
 #include <iostream>
 
+#include "model.hpp"
+
 namespace {
 
-struct LinearRegression : torch::nn::Module {
-  torch::nn::Linear fc{nullptr};
-  LinearRegression() { fc = register_module("fc", torch::nn::Linear(3, 1)); }
-  torch::Tensor forward(const torch::Tensor& x) { return fc(x); }
-
-  torch::Tensor training_step(const volt::data::Example& batch, std::int64_t, volt::Context& ctx) {
-    auto loss = torch::mse_loss(forward(batch.data), batch.target);
-    ctx.log("train_loss", loss, {.on_epoch = true, .prog_bar = true});
-    return loss;
-  }
-  torch::Tensor validation_step(const volt::data::Example& batch, std::int64_t, volt::Context& ctx) {
-    auto loss = torch::mse_loss(forward(batch.data), batch.target);
-    ctx.log("val_loss", loss);
-    return loss;
-  }
-  auto configure_optimizers() { return torch::optim::SGD(parameters(), torch::optim::SGDOptions(0.1)); }
-};
+using consumer::LinearRegression;
 
 struct RegressionData {
   torch::Tensor x, y;
