@@ -13,16 +13,13 @@
 // the error may be one rank's own (the others are then at their next collective, not here).
 // When another rank threw, rank 0's next collective fails at once ("Connection reset by peer")
 // and rank 0 writes the checkpoint then, from the weights every rank shares after each step.
-#include <exception>
 #include <filesystem>
-#include <iostream>
-#include <stdexcept>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include <volt/core/context.hpp>
 #include <volt/core/stage.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -37,43 +34,23 @@ class OnExceptionCheckpoint {
     std::string filename = "on_exception";   // without the extension
   };
 
-  explicit OnExceptionCheckpoint(Options options) : options_(std::move(options)) {
-    if (options_.dirpath.empty())
-      throw std::invalid_argument("volt: OnExceptionCheckpoint needs a dirpath (.dirpath = \"checkpoints\").");
-    if (options_.filename.empty()) throw std::invalid_argument("volt: OnExceptionCheckpoint: the filename cannot be empty.");
-  }
+  VOLT_INLINE explicit OnExceptionCheckpoint(Options options);
 
   std::filesystem::path ckpt_path() const { return options_.dirpath / (options_.filename + file_extension); }
   const Options& options() const noexcept { return options_; }
 
   // ---- hooks ----
 
-  void on_exception(const std::exception& error, Context& ctx) {
-    if (!ctx.can_save_checkpoint()) {
-      std::cerr << "volt: OnExceptionCheckpoint: no checkpoint written for \"" << error.what()
-                << "\": ctx.save_checkpoint() is not available (the failure came before fit installed it).\n";
-      return;
-    }
-    try {
-      if (ctx.is_global_zero()) {
-        std::error_code ec;
-        std::filesystem::create_directories(options_.dirpath, ec);
-      }
-      ctx.save_checkpoint(ckpt_path());  // overwrites a previous one
-    } catch (const std::exception& save_error) {
-      std::cerr << "volt: OnExceptionCheckpoint: could not write " << ckpt_path() << " (" << save_error.what()
-                << ") while handling \"" << error.what() << "\".\n";
-    }
-  }
+  VOLT_INLINE void on_exception(const std::exception& error, Context& ctx);
 
-  void teardown(Stage, Context& ctx) {
-    if (!ctx.is_global_zero()) return;
-    std::error_code ec;
-    std::filesystem::remove(ckpt_path(), ec);
-  }
+  VOLT_INLINE void teardown(Stage, Context& ctx);
 
  private:
   Options options_;
 };
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/callbacks/impl/on_exception_checkpoint.ipp>
+#endif

@@ -9,9 +9,14 @@
 #error "volt: <volt/impl/src.hpp> is for the separately compiled mode: define VOLT_SEPARATE_COMPILATION for every TU (or link the CMake target volt::compiled), or leave it out and use volt header-only"
 #endif
 
+#include <volt/callbacks/impl/early_stopping.ipp>
+#include <volt/callbacks/impl/learning_rate_monitor.ipp>
 #include <volt/callbacks/impl/model_checkpoint.ipp>
 #include <volt/callbacks/impl/model_summary.ipp>
+#include <volt/callbacks/impl/on_exception_checkpoint.ipp>
 #include <volt/callbacks/impl/progress_bar.ipp>
+#include <volt/callbacks/impl/stochastic_weight_averaging.ipp>
+#include <volt/callbacks/impl/timer.ipp>
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_hooks.ipp>
@@ -31,6 +36,8 @@
 #include <volt/loggers/impl/csv_logger.ipp>
 #include <volt/loggers/impl/file_io.ipp>
 #include <volt/loggers/impl/html_report.ipp>
+#include <volt/loggers/impl/image.ipp>
+#include <volt/loggers/impl/tensorboard_logger.ipp>
 #include <volt/loggers/impl/tfevents.ipp>
 #include <volt/loggers/impl/versioning.ipp>
 #include <volt/loops/impl/fit_loop.ipp>
@@ -39,6 +46,9 @@
 #include <volt/optim/impl/configure_optimizers.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>
+#include <volt/precision/impl/grad_scaler.ipp>
+#include <volt/precision/impl/runtime.ipp>
+#include <volt/reflect/impl/hparams.ipp>
 #include <volt/reflect/impl/hparams_yaml.ipp>
 #include <volt/reflect/impl/python_format.ipp>
 

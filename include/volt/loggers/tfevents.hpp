@@ -37,11 +37,6 @@
 #include <variant>
 #include <vector>
 
-#include <unistd.h>
-
-#include <boost/crc.hpp>
-#include <fmt/format.h>
-
 #include <volt/reflect/hparams.hpp>
 #include <volt/detail/config.hpp>
 

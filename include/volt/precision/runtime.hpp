@@ -15,15 +15,13 @@
 //   - 16-mixed / 16-true on a module that is not on CUDA throw at set-up, as the static ones do.
 // Named Runtime for what sets it apart from the other policies: when the choice is made.
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
 
 #include <volt/precision/autocast.hpp>
@@ -32,6 +30,7 @@
 #include <volt/precision/mixed.hpp>
 #include <volt/precision/precision.hpp>
 #include <volt/precision/true_precision.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::precision {
 
@@ -53,20 +52,12 @@ class Runtime {
   explicit Runtime(P&& policy) : policy_(std::forward<P>(policy)) {}
 
   // The chosen policy's name as Lightning spells it ("32-true", "bf16-mixed", ...).
-  std::string_view name() const noexcept {
-    return std::visit([](const auto& p) noexcept { return std::string_view(std::remove_cvref_t<decltype(p)>::name); },
-                      policy_);
-  }
+  VOLT_INLINE std::string_view name() const noexcept;
   // The dtype the chosen policy gives the module's parameters (precision::parameter_dtype<P>()).
-  torch::ScalarType parameter_dtype() const noexcept {
-    return std::visit([](const auto& p) noexcept { return precision::parameter_dtype<std::remove_cvref_t<decltype(p)>>(); },
-                      policy_);
-  }
+  VOLT_INLINE torch::ScalarType parameter_dtype() const noexcept;
   const Policy& policy() const noexcept { return policy_; }
 
-  void convert_module(torch::nn::Module& module) {
-    std::visit([&](auto& p) { p.convert_module(module); }, policy_);
-  }
+  VOLT_INLINE void convert_module(torch::nn::Module& module);
   // A value for every policy (FP32 and the mixed ones forward theirs): one return type.
   template <class Batch>
   std::remove_cvref_t<Batch> convert_input(Batch&& batch) const {
@@ -122,27 +113,13 @@ class Runtime {
 
   // The grad scaler's state under 16-mixed (the checkpoint's "precision" section, as the static
   // FP16Mixed writes it); null for the policies without state, so no section is written.
-  nlohmann::json state_dict() const {
-    if (const auto* p = std::get_if<FP16Mixed>(&policy_)) return p->state_dict();
-    return nullptr;
-  }
+  VOLT_INLINE nlohmann::json state_dict() const;
   // Loads the scaler's state under 16-mixed. Under the other policies a saved scaler state is
   // ignored, as the static policies and Lightning (MixedPrecisionPlugin without a scaler) do.
-  void load_state_dict(const nlohmann::json& state) {
-    if (auto* p = std::get_if<FP16Mixed>(&policy_)) p->load_state_dict(state);
-  }
+  VOLT_INLINE void load_state_dict(const nlohmann::json& state);
 
  private:
-  static Policy policy_named(std::string_view name, const GradScalerOptions& scaler) {
-    if (name == "32-true" || name == "32") return FP32{};
-    if (name == "64-true" || name == "64") return FP64{};
-    if (name == "bf16-mixed") return BF16Mixed{};
-    if (name == "bf16-true") return BF16True{};
-    if (name == "16-mixed" || name == "16") return FP16Mixed(scaler);
-    if (name == "16-true") return FP16True{};
-    throw std::invalid_argument(
-        fmt::format("volt: \"{}\" is not a precision; use one of {} (Lightning's names).", name, valid_names));
-  }
+  VOLT_INLINE static Policy policy_named(std::string_view name, const GradScalerOptions& scaler);
 
   Policy policy_{};
 };
@@ -150,3 +127,7 @@ class Runtime {
 static_assert(Precision<Runtime>);
 
 }  // namespace volt::precision
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/precision/impl/runtime.ipp>
+#endif

@@ -31,9 +31,10 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <volt/detail/meta.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::reflect {
 
@@ -45,22 +46,9 @@ class HParamDict {
  public:
   using value_type = std::pair<std::string, HParamValue>;
 
-  void set(std::string key, HParamValue value) {
-    for (auto& [k, v] : items_)
-      if (k == key) {
-        v = std::move(value);
-        return;
-      }
-    items_.emplace_back(std::move(key), std::move(value));
-  }
-  void update(const HParamDict& other) {
-    for (const auto& [k, v] : other.items_) set(k, v);
-  }
-  const HParamValue* find(std::string_view key) const {
-    for (const auto& [k, v] : items_)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  VOLT_INLINE void set(std::string key, HParamValue value);
+  VOLT_INLINE void update(const HParamDict& other);
+  VOLT_INLINE const HParamValue* find(std::string_view key) const;
   const std::vector<value_type>& items() const noexcept { return items_; }
   auto begin() const noexcept { return items_.begin(); }
   auto end() const noexcept { return items_.end(); }
@@ -166,10 +154,7 @@ HParamDict to_hparams(const HParams& params) {
 
 namespace detail {
 
-inline const char* hparam_kind(const HParamValue& v) {
-  constexpr const char* names[] = {"None", "a bool", "an integer", "a floating-point number", "a string"};
-  return names[v.index()];
-}
+VOLT_INLINE const char* hparam_kind(const HParamValue& v);
 
 template <class V>
 void read_hparam_value(const HParamValue& v, const std::string& key, V& out) {
@@ -252,36 +237,13 @@ HParams from_hparams(const HParamDict& dict) {
 
 // JSON form, as checkpoints store it: [[name, value], ...] in the dict's order (a JSON object
 // would lose it), with None as null.
-inline nlohmann::json hparams_to_json(const HParamDict& dict) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [k, v] : dict)
-    out.push_back({k, std::visit(
-                          [](const auto& x) -> nlohmann::json {
-                            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(x)>, std::monostate>) return nullptr;
-                            else return x;
-                          },
-                          v)});
-  return out;
-}
+VOLT_INLINE nlohmann::json hparams_to_json(const HParamDict& dict);
 
 // Throws std::invalid_argument when `j` is not what hparams_to_json writes.
-inline HParamDict hparams_from_json(const nlohmann::json& j) {
-  if (!j.is_array()) throw std::invalid_argument("hyperparameters are not a JSON array of [name, value] pairs");
-  HParamDict out;
-  for (const auto& item : j) {
-    if (!item.is_array() || item.size() != 2 || !item[0].is_string())
-      throw std::invalid_argument(fmt::format("hyperparameter entry {} is not a [name, value] pair", item.dump()));
-    const auto& v = item[1];
-    HParamValue value;
-    if (v.is_null()) value = std::monostate{};
-    else if (v.is_boolean()) value = v.get<bool>();
-    else if (v.is_number_integer()) value = v.get<std::int64_t>();
-    else if (v.is_number_float()) value = v.get<double>();
-    else if (v.is_string()) value = v.get<std::string>();
-    else throw std::invalid_argument(fmt::format("hyperparameter \"{}\" holds {}, not a scalar", item[0].get<std::string>(), v.dump()));
-    out.set(item[0].get<std::string>(), std::move(value));
-  }
-  return out;
-}
+VOLT_INLINE HParamDict hparams_from_json(const nlohmann::json& j);
 
 }  // namespace volt::reflect
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/reflect/impl/hparams.ipp>
+#endif

@@ -3,6 +3,10 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/loggers/tfevents.hpp>
 
+#include <unistd.h>
+#include <boost/crc.hpp>
+#include <fmt/format.h>
+
 namespace volt::loggers::tfevents {
 
 VOLT_INLINE std::uint32_t crc32c(std::string_view data) {
