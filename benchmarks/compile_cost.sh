@@ -3,6 +3,9 @@
 #   hand_written         compile_cost/hand_fashion_mnist.cpp: the training with <torch/torch.h> alone
 #   volt_same_work       compile_cost/volt_fashion_mnist.cpp: that same work written with volt
 #   fashion_mnist_example examples/fashion_mnist/main.cpp: the full example (CLI, TensorBoard, ...)
+#   headers_torch, headers_volt_fast  a TU with only #include <torch/torch.h>, and one with
+#                        <volt/volt.hpp> after it in fast mode: what including volt costs a TU that
+#                        uses none of it (parsing, and the templates its inline code instantiates)
 # the two volt TUs each in both modes: header-only (no VOLT_SEPARATE_COMPILATION) and, as *_fast,
 # the separately compiled mode (-DVOLT_SEPARATE_COMPILATION, as volt::compiled gives), and once
 # volt_compiled_library: src/volt.cpp, the TU a project in fast mode compiles once.
@@ -103,7 +106,12 @@ while [ "$i" -lt "$reps" ]; do
 done
 # Once: what the fast mode adds to a project (one TU, rebuilt only when volt changes).
 lib=$(measure library "$library" "$fast")
-"$py" - "$work/results" "$lib" <<'PY'
+# Once each, paired: the cost of including the headers alone.
+printf '#include <torch/torch.h>\n' > "$work/headers_torch.cpp"
+printf '#include <torch/torch.h>\n#include <volt/volt.hpp>\n' > "$work/headers_volt.cpp"
+headers_torch=$(measure headers_torch "$work/headers_torch.cpp")
+headers_volt=$(measure headers_volt_fast "$work/headers_volt.cpp" "$fast")
+"$py" - "$work/results" "$lib" "$headers_torch" "$headers_volt" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 med = lambda k: statistics.median(r[k] for r in rows)
@@ -120,4 +128,8 @@ if rows[0][15] > 0:
 wall, rss, cpu = map(float, sys.argv[2].split())
 print(f"bench compile/volt_compiled_library wall_s={wall:.1f} cpu_s={cpu:.1f} peak_rss_mib={rss:.0f} "
       f"(once per project, fast mode)")
+(tw, tr, tc), (vw, vr, vc) = (map(float, a.split()) for a in sys.argv[3:5])
+print(f"bench compile/headers_torch wall_s={tw:.1f} cpu_s={tc:.1f} peak_rss_mib={tr:.0f} (only <torch/torch.h>)")
+print(f"bench compile/headers_volt_fast wall_s={vw:.1f} cpu_s={vc:.1f} peak_rss_mib={vr:.0f} "
+      f"cpu_over_torch_s={vc - tc:.1f} rss_over_torch_mib={vr - tr:.0f} (+ <volt/volt.hpp>, nothing used)")
 PY
