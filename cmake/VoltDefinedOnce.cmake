@@ -9,11 +9,17 @@ if(NOT NM)
   set(NM nm)
 endif()
 
-execute_process(COMMAND "${NM}" --defined-only --extern-only "${VOLT_LIBRARY}"
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "FAIL: ${NM} ${VOLT_LIBRARY}: ${err}")
-endif()
+# defined_symbols(<out var> <file> [-C]): nm's list of what <file> defines with external linkage.
+function(defined_symbols out file)
+  execute_process(COMMAND "${NM}" ${ARGN} --defined-only --extern-only "${file}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE listing ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "FAIL: ${NM} ${ARGN} ${file}: ${err}")
+  endif()
+  set(${out} "${listing}" PARENT_SCOPE)
+endfunction()
+
+defined_symbols(out "${VOLT_LIBRARY}")
 string(REGEX MATCHALL "[0-9a-f]+ T [^\n]+" lines "${out}")
 set(symbols "")
 foreach(line IN LISTS lines)
@@ -32,11 +38,7 @@ if(NOT objects)
 endif()
 set(failures "")
 foreach(object IN LISTS objects)
-  execute_process(COMMAND "${NM}" --defined-only --extern-only "${object}"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE defined ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "FAIL: ${NM} ${object}: ${err}")
-  endif()
+  defined_symbols(defined "${object}")
   foreach(symbol IN LISTS symbols)
     string(FIND "${defined}" " ${symbol}\n" at)
     if(NOT at EQUAL -1)
@@ -54,11 +56,7 @@ set(volt_extern_template_members
     "volt::data::TensorBatchLoader<torch::data::Example<at::Tensor, at::Tensor> >::(TensorBatchLoader|permute|validate|set_epoch|set_shuffle|set_distributed)\\("
     "volt::optim::LRSchedulerBase<volt::optim::[A-Za-z]+>::(attach|step|save|load|bind|step_to|apply)\\("
     " volt::optim::class_name<torch::optim::[A-Za-z]+>\\(\\)")
-execute_process(COMMAND "${NM}" -C --defined-only --extern-only "${VOLT_LIBRARY}"
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out_demangled ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "FAIL: ${NM} -C ${VOLT_LIBRARY}: ${err}")
-endif()
+defined_symbols(out_demangled "${VOLT_LIBRARY}" -C)
 string(REGEX MATCHALL "[0-9a-f]+ W [^\n]+" weak_lines "${out_demangled}")
 set(instantiated "")
 foreach(line IN LISTS weak_lines)
@@ -78,11 +76,7 @@ if(n_instantiated LESS 10 OR NOT out_demangled MATCHES "TensorBatchLoader<torch:
                       "not ProgressBar's and TensorLoader's (include/volt/impl/src.hpp)")
 endif()
 foreach(object IN LISTS objects)
-  execute_process(COMMAND "${NM}" -C --defined-only --extern-only "${object}"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE defined ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "FAIL: ${NM} -C ${object}: ${err}")
-  endif()
+  defined_symbols(defined "${object}" -C)
   foreach(symbol IN LISTS instantiated)
     string(FIND "${defined}" " W ${symbol}\n" at_weak)
     string(FIND "${defined}" " T ${symbol}\n" at_strong)
