@@ -20,7 +20,6 @@
 #include <tuple>
 #include <type_traits>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/core/example_input.hpp>
@@ -189,10 +188,7 @@ class Context {
       : state_(&state), metrics_(&metrics), module_(&module) {}
 
   void log(std::string_view name, const torch::Tensor& value, const LogOptions& opts = {}) {
-    if (state_->options && state_->options->barebones)
-      throw std::logic_error(fmt::format("volt: ctx.log(\"{}\") is not available with barebones=true (Lightning's "
-                                         "rule: barebones measures the loop alone); remove the call or barebones.",
-                                         name));
+    if (state_->options && state_->options->barebones) throw_log_in_barebones(name);
     metrics_->log(name, value, opts, state_->family, state_->batch_size, state_->hook);
   }
   void log(std::string_view name, double value, const LogOptions& opts = {}) {
@@ -206,10 +202,7 @@ class Context {
       m.reset();
     }
   void log(std::string_view name, M& metric, const LogOptions& opts = {}) {
-    if (state_->options && state_->options->barebones)
-      throw std::logic_error(fmt::format("volt: ctx.log(\"{}\") is not available with barebones=true (Lightning's "
-                                         "rule: barebones measures the loop alone); remove the call or barebones.",
-                                         name));
+    if (state_->options && state_->options->barebones) throw_log_in_barebones(name);
     metrics_->log_metric(
         name,
         [&metric](bool compute) {
@@ -281,10 +274,7 @@ class Context {
   template <std::size_t N>
   std::array<ManualOptimizer, N> optimizers() const {
     const auto& raw = state_->facade.optimizers;
-    if (raw.size() != N)
-      throw std::logic_error(fmt::format("volt: ctx.optimizers<{}>() unpacks {} optimizer(s), but configure_optimizers "
-                                         "returned {}{}; unpack as many as it returns.",
-                                         N, N, raw.size(), raw.empty() ? " (or fit is not running)" : ""));
+    if (raw.size() != N) throw_optimizer_count(N, raw.size());
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return std::array<ManualOptimizer, N>{ManualOptimizer(*state_, *raw[I], I)...};
     }(std::make_index_sequence<N>{});
@@ -348,6 +338,16 @@ class Context {
   // Lightning's clip_gradients (for manual optimization or configure_gradient_clipping).
   VOLT_INLINE static void clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm = true);
 
+ protected:
+  // The errors of the members above and below, compiled once (fast mode) instead of a checked fmt::format
+  // per hook TU and per template argument.
+  [[noreturn]] VOLT_INLINE static void throw_log_in_barebones(std::string_view name);
+  [[noreturn]] VOLT_INLINE static void throw_wrong_module(const std::type_info& wanted, const std::type_info& actual);
+  [[noreturn]] VOLT_INLINE static void throw_no_collective(const char* name);
+  [[noreturn]] VOLT_INLINE static void throw_optimizer_count(std::size_t wanted, std::size_t configured);
+  [[noreturn]] VOLT_INLINE static void throw_optimizers_not_set_up(std::size_t wanted);
+
+ public:
   std::int64_t accumulate_grad_batches() const noexcept { return state_->accumulate_grad_batches; }
   void set_accumulate_grad_batches(std::int64_t n) {
     if (n < 1) throw std::invalid_argument("volt: accumulate_grad_batches must be >= 1, got " + std::to_string(n));
@@ -369,10 +369,7 @@ class Context {
     requires std::derived_from<M, torch::nn::Module>
   M& module() const {
     if (auto* typed = dynamic_cast<M*>(module_)) return *typed;
-    throw std::logic_error(fmt::format("volt: ctx.module<{}>(): the module being trained is a {}, not a {}.",
-                                       c10::demangle(typeid(M).name()),
-                                       c10::demangle(typeid(*module_).name()),
-                                       c10::demangle(typeid(M).name())));
+    throw_wrong_module(typeid(M), typeid(*module_));
   }
 
  protected:
@@ -382,10 +379,7 @@ class Context {
  private:
   template <class Operation>
   static const Operation& collective(const Operation& operation, const char* name) {
-    if (!operation)
-      throw std::logic_error(fmt::format("volt: ctx.{}() is only available while the Trainer runs a stage (from setup "
-                                         "to teardown).",
-                                         name));
+    if (!operation) throw_no_collective(name);
     return operation;
   }
 
@@ -454,10 +448,7 @@ class RunContext : public Context {
   template <class... Optimizers>
   ManualOptimizerTuple<Optimizers...> typed_optimizers(std::tuple<Optimizers...>*) const {
     const auto& raw = raw_optimizers();
-    if (raw.size() != sizeof...(Optimizers))
-      throw std::logic_error(fmt::format("volt: ctx.optimizers() is only available while trainer.fit() runs (the fit's "
-                                         "{} optimizer(s) are not set up now).",
-                                         sizeof...(Optimizers)));
+    if (raw.size() != sizeof...(Optimizers)) throw_optimizers_not_set_up(sizeof...(Optimizers));
     RunState& state = run_state();
     return ManualOptimizerTuple<Optimizers...>([&]<std::size_t... I>(std::index_sequence<I...>) {
       return std::array<ManualOptimizer, sizeof...(Optimizers)>{ManualOptimizer(state, *raw[I], I)...};

@@ -9,8 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
 
 #include <volt/core/hook_family.hpp>

@@ -10,7 +10,9 @@
 #endif
 
 #include <volt/callbacks/impl/early_stopping.ipp>
+#include <volt/callbacks/impl/filename_template.ipp>
 #include <volt/callbacks/impl/learning_rate_monitor.ipp>
+#include <volt/callbacks/impl/mode.ipp>
 #include <volt/callbacks/impl/model_checkpoint.ipp>
 #include <volt/callbacks/impl/model_summary.ipp>
 #include <volt/callbacks/impl/on_exception_checkpoint.ipp>

@@ -16,17 +16,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
 #include <volt/detail/config.hpp>
 
 namespace volt::loggers {
 
 namespace detail {
 
-[[noreturn]] inline void throw_io_error(std::string_view what, const std::filesystem::path& path, int err) {
-  throw std::filesystem::filesystem_error(fmt::format("volt: could not {} '{}'", what, path.string()), path,
-                                          std::error_code(err, std::generic_category()));
-}
+[[noreturn]] VOLT_INLINE void throw_io_error(std::string_view what, const std::filesystem::path& path, int err);
 
 VOLT_INLINE void write_all(int fd, std::string_view data, const std::filesystem::path& path);
 

@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/detail/meta.hpp>
@@ -81,6 +80,22 @@ VOLT_INLINE torch::Tensor read_tensor(torch::serialize::InputArchive& archive, c
 VOLT_INLINE std::int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key);
 VOLT_INLINE double read_double(torch::serialize::InputArchive& archive, const std::string& key);
 VOLT_INLINE std::vector<double> read_doubles(torch::serialize::InputArchive& archive, const std::string& key);
+
+// The schedulers' option errors, compiled once (fast mode) rather than a checked fmt::format per
+// argument list in every TU that includes a scheduler: "volt: <scheduler> <option>=<value> is
+// invalid; <rule>."
+[[noreturn]] VOLT_INLINE void throw_invalid_option(const char* scheduler, const char* option, std::int64_t value,
+                                                   const char* rule);
+[[noreturn]] VOLT_INLINE void throw_invalid_option(const char* scheduler, const char* option, double value,
+                                                   const char* rule);
+// "<scheduler> <field> has <values> values for an optimizer with <groups> param groups".
+[[noreturn]] VOLT_INLINE void throw_per_group_count(const char* scheduler, const char* field, std::size_t values,
+                                                    std::size_t groups, const char* single);
+[[noreturn]] VOLT_INLINE void throw_one_cycle_no_total_steps(std::int64_t total_steps, std::int64_t epochs,
+                                                             std::int64_t steps_per_epoch);
+[[noreturn]] VOLT_INLINE void throw_one_cycle_stepped_past(std::int64_t step, std::int64_t total_steps);
+[[noreturn]] VOLT_INLINE void throw_one_cycle_empty_phase(std::size_t phase, std::int64_t total_steps, double pct_start);
+[[noreturn]] VOLT_INLINE void throw_sequential_milestones(std::size_t schedulers, std::size_t milestones);
 
 // Python's modulo (the result has the divisor's sign), as torch's formulas use it.
 constexpr std::int64_t py_mod(std::int64_t a, std::int64_t m) noexcept { return ((a % m) + m) % m; }

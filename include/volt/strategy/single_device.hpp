@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/strategy/strategy.hpp>
@@ -23,8 +23,10 @@ class SingleDevice {
           "volt: SingleDevice was asked for a CUDA device, but this libtorch has no CUDA or no GPU is "
           "visible. Use SingleDevice{torch::kCPU}, or SingleDevice{} to pick CUDA only when present.");
     if (device_.is_cuda() && device_.has_index() && device_.index() >= static_cast<int>(torch::cuda::device_count()))
-      throw std::invalid_argument(fmt::format("volt: SingleDevice asked for cuda:{} but only {} GPU(s) are visible.",
-                                              device_.index(), torch::cuda::device_count()));
+      // std::to_string, not fmt::format: this inline constructor is in every Trainer TU, and a
+      // checked format string would instantiate its checker there.
+      throw std::invalid_argument("volt: SingleDevice asked for cuda:" + std::to_string(device_.index()) + " but only " +
+                                  std::to_string(torch::cuda::device_count()) + " GPU(s) are visible.");
   }
 
   torch::Device root_device() const noexcept { return device_; }

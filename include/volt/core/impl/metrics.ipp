@@ -3,6 +3,9 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/core/metrics.hpp>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 namespace volt {
 
 VOLT_INLINE MetricStore::MetricStore() = default;

@@ -3,9 +3,16 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/loggers/file_io.hpp>
 
+#include <fmt/format.h>
+
 namespace volt::loggers {
 
 namespace detail {
+
+[[noreturn]] VOLT_INLINE void throw_io_error(std::string_view what, const std::filesystem::path& path, int err) {
+  throw std::filesystem::filesystem_error(fmt::format("volt: could not {} '{}'", what, path.string()), path,
+                                          std::error_code(err, std::generic_category()));
+}
 
 VOLT_INLINE void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
   while (!data.empty()) {

@@ -10,8 +10,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <volt/optim/scheduler.hpp>
 
 namespace volt::optim {
@@ -25,8 +23,7 @@ class CosineAnnealingLR : public LRSchedulerBase<CosineAnnealingLR> {
 
   explicit CosineAnnealingLR(Options options) : options_(options) {
     if (options_.T_max < 1)
-      throw std::invalid_argument(
-          fmt::format("volt: CosineAnnealingLR T_max={} is invalid; it must be >= 1.", options_.T_max));
+      detail::sched::throw_invalid_option("CosineAnnealingLR", "T_max", options_.T_max, "it must be >= 1");
   }
   const Options& options() const noexcept { return options_; }
 

@@ -7,8 +7,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <volt/optim/scheduler.hpp>
 
 namespace volt::optim {
@@ -24,14 +22,12 @@ class LinearLR : public LRSchedulerBase<LinearLR> {
   LinearLR() : LinearLR(Options{}) {}
   explicit LinearLR(Options options) : options_(options) {
     if (options_.start_factor > 1.0 || options_.start_factor <= 0.0)
-      throw std::invalid_argument(fmt::format(
-          "volt: LinearLR start_factor={} is invalid; it must be greater than 0 and at most 1.", options_.start_factor));
+      detail::sched::throw_invalid_option("LinearLR", "start_factor", options_.start_factor,
+                                          "it must be greater than 0 and at most 1");
     if (options_.end_factor > 1.0 || options_.end_factor < 0.0)
-      throw std::invalid_argument(
-          fmt::format("volt: LinearLR end_factor={} is invalid; it must be between 0 and 1.", options_.end_factor));
+      detail::sched::throw_invalid_option("LinearLR", "end_factor", options_.end_factor, "it must be between 0 and 1");
     if (options_.total_iters < 1)
-      throw std::invalid_argument(
-          fmt::format("volt: LinearLR total_iters={} is invalid; it must be >= 1.", options_.total_iters));
+      detail::sched::throw_invalid_option("LinearLR", "total_iters", options_.total_iters, "it must be >= 1");
   }
   const Options& options() const noexcept { return options_; }
 

@@ -12,7 +12,6 @@
 #include <tuple>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/optim/scheduler.hpp>
@@ -42,20 +41,15 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
   explicit OneCycleLR(Options options) : options_(std::move(options)) {
     if (options_.total_steps == 0) {
       if (options_.epochs <= 0 || options_.steps_per_epoch <= 0)
-        throw std::invalid_argument(fmt::format(
-            "volt: OneCycleLR needs total_steps, or epochs and steps_per_epoch (got total_steps={}, epochs={}, "
-            "steps_per_epoch={}); all must be positive.",
-            options_.total_steps, options_.epochs, options_.steps_per_epoch));
+        detail::sched::throw_one_cycle_no_total_steps(options_.total_steps, options_.epochs, options_.steps_per_epoch);
       total_steps_ = options_.epochs * options_.steps_per_epoch;
     } else if (options_.total_steps < 0) {
-      throw std::invalid_argument(
-          fmt::format("volt: OneCycleLR total_steps={} is invalid; it must be positive.", options_.total_steps));
+      detail::sched::throw_invalid_option("OneCycleLR", "total_steps", options_.total_steps, "it must be positive");
     } else {
       total_steps_ = options_.total_steps;
     }
     if (options_.pct_start < 0.0 || options_.pct_start > 1.0)
-      throw std::invalid_argument(
-          fmt::format("volt: OneCycleLR pct_start={} is invalid; it must be between 0 and 1.", options_.pct_start));
+      detail::sched::throw_invalid_option("OneCycleLR", "pct_start", options_.pct_start, "it must be between 0 and 1");
     if (options_.max_lrs.empty() && options_.max_lr <= 0.0)
       throw std::invalid_argument("volt: OneCycleLR needs max_lr (or max_lrs, one per param group) > 0.");
     const double total = static_cast<double>(total_steps_);
@@ -83,9 +77,7 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
   std::vector<double> base_lrs_for(torch::optim::Optimizer& optimizer) const {
     const std::size_t groups = optimizer.param_groups().size();
     if (!options_.max_lrs.empty() && options_.max_lrs.size() != groups)
-      throw std::invalid_argument(fmt::format("volt: OneCycleLR max_lrs has {} values for an optimizer with {} "
-                                              "param groups; give one per group, or one max_lr for all.",
-                                              options_.max_lrs.size(), groups));
+      detail::sched::throw_per_group_count("OneCycleLR", "max_lrs", options_.max_lrs.size(), groups, "max_lr");
     std::vector<double> initial;
     for (std::size_t i = 0; i < groups; ++i) initial.push_back(max_lr(i) / options_.div_factor);
     return initial;
@@ -133,10 +125,7 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
   std::vector<double> chainable_lrs() {
     const std::int64_t step = last_epoch();
     if (step > total_steps_)
-      throw std::out_of_range(fmt::format(
-          "volt: OneCycleLR was stepped {} times; its total_steps is {}. Make total_steps (or epochs * "
-          "steps_per_epoch) cover every optimizer step of the run.",
-          step, total_steps_));
+      detail::sched::throw_one_cycle_stepped_past(step, total_steps_);
     auto& groups = bound().param_groups();
     std::vector<double> lrs;
     for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -146,10 +135,7 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
         if (static_cast<double>(step) <= phase.end_step || k + 1 == phases_.size()) {
           const double span = phase.end_step - start_step;
           if (span == 0.0)
-            throw std::invalid_argument(fmt::format(
-                "volt: OneCycleLR phase {} has no steps (total_steps={}, pct_start={}); use more total_steps or "
-                "another pct_start.",
-                k, total_steps_, options_.pct_start));
+            detail::sched::throw_one_cycle_empty_phase(k, total_steps_, options_.pct_start);
           const double pct = (static_cast<double>(step) - start_step) / span;
           lrs.push_back(anneal(value(phase.start_lr, g), value(phase.end_lr, g), pct));
           if (options_.cycle_momentum)

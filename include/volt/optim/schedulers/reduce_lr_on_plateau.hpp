@@ -13,7 +13,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/core/mode.hpp>
@@ -42,17 +41,14 @@ class ReduceLROnPlateau {
   ReduceLROnPlateau() : ReduceLROnPlateau(Options{}) {}
   explicit ReduceLROnPlateau(Options options) : options_(std::move(options)) {
     if (options_.factor >= 1.0)
-      throw std::invalid_argument(
-          fmt::format("volt: ReduceLROnPlateau factor={} is invalid; it must be < 1.0.", options_.factor));
+      detail::sched::throw_invalid_option("ReduceLROnPlateau", "factor", options_.factor, "it must be < 1.0");
     best_ = worst();
   }
 
   void attach(torch::optim::Optimizer& optimizer) {
     const std::size_t groups = optimizer.param_groups().size();
     if (!options_.min_lrs.empty() && options_.min_lrs.size() != groups)
-      throw std::invalid_argument(fmt::format("volt: ReduceLROnPlateau min_lrs has {} values for an optimizer with {} "
-                                              "param groups; give one per group, or one min_lr for all.",
-                                              options_.min_lrs.size(), groups));
+      detail::sched::throw_per_group_count("ReduceLROnPlateau", "min_lrs", options_.min_lrs.size(), groups, "min_lr");
     optimizer_ = &optimizer;
     last_lr_ = detail::sched::group_lrs(optimizer);
   }

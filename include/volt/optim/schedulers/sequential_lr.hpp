@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/optim/scheduler.hpp>
@@ -48,9 +47,7 @@ class SequentialLR {
   explicit SequentialLR(SequentialLROptions options, Schedulers... schedulers)
       : options_(std::move(options)), schedulers_(std::move(schedulers)...) {
     if (options_.milestones.size() + 1 != sizeof...(Schedulers))
-      throw std::invalid_argument(fmt::format(
-          "volt: SequentialLR has {} schedulers and {} milestones; it needs one milestone fewer than schedulers.",
-          sizeof...(Schedulers), options_.milestones.size()));
+      detail::sched::throw_sequential_milestones(sizeof...(Schedulers), options_.milestones.size());
     if (!std::is_sorted(options_.milestones.begin(), options_.milestones.end()))
       throw std::invalid_argument("volt: SequentialLR milestones must be increasing.");
   }

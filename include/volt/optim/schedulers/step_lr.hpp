@@ -5,8 +5,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include <volt/optim/scheduler.hpp>
 
 namespace volt::optim {
@@ -20,8 +18,7 @@ class StepLR : public LRSchedulerBase<StepLR> {
 
   explicit StepLR(Options options) : options_(options) {
     if (options_.step_size < 1)
-      throw std::invalid_argument(
-          fmt::format("volt: StepLR step_size={} is invalid; it must be >= 1.", options_.step_size));
+      detail::sched::throw_invalid_option("StepLR", "step_size", options_.step_size, "it must be >= 1");
   }
   const Options& options() const noexcept { return options_; }
 
