@@ -11,15 +11,11 @@
 // Lightning also refuses manual optimization here; volt's Context cannot tell, so with manual
 // optimization the factor is set but has no effect.
 #include <cstdint>
-#include <iterator>
 #include <map>
-#include <stdexcept>
 #include <string>
-#include <utility>
-
-#include <fmt/format.h>
 
 #include <volt/core/context.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -29,62 +25,31 @@ class GradientAccumulationScheduler {
     std::map<std::int64_t, std::int64_t> scheduling{};  // epoch -> accumulation factor
   };
 
-  explicit GradientAccumulationScheduler(Options options) : scheduling_(std::move(options.scheduling)) {
-    if (scheduling_.empty())
-      throw std::invalid_argument(
-          "volt: GradientAccumulationScheduler needs a non-empty scheduling ({epoch: factor, ...}).");
-    for (const auto& [epoch, factor] : scheduling_) {
-      if (epoch < 0)
-        throw std::invalid_argument(fmt::format(
-            "volt: GradientAccumulationScheduler: epochs must be >= 0 (they are 0-based); got {}.", keys()));
-      if (factor < 1)
-        throw std::invalid_argument(fmt::format(
-            "volt: GradientAccumulationScheduler: accumulation factors must be >= 1; got {} for epochs {}.",
-            values(), keys()));
-    }
-    scheduling_.try_emplace(0, 1);  // epochs before the first key accumulate nothing
-  }
+  VOLT_INLINE explicit GradientAccumulationScheduler(Options options);
 
   // ---- hooks ----
 
-  void on_train_start(Context& ctx) {
-    if (ctx.accumulate_grad_batches() != 1)
-      throw std::invalid_argument(fmt::format(
-          "volt: you have set TrainerOptions::accumulate_grad_batches={} and are using the "
-          "GradientAccumulationScheduler callback. Either remove accumulate_grad_batches from the TrainerOptions "
-          "or remove the callback.",
-          ctx.accumulate_grad_batches()));
-  }
+  VOLT_INLINE void on_train_start(Context& ctx);
 
   void on_train_epoch_start(Context& ctx) { ctx.set_accumulate_grad_batches(get_accumulate_grad_batches(ctx.current_epoch())); }
 
   // ---- queries ----
 
   // The factor for `epoch`: that of the last key <= epoch.
-  std::int64_t get_accumulate_grad_batches(std::int64_t epoch) const {
-    auto it = scheduling_.upper_bound(epoch);
-    return it == scheduling_.begin() ? 1 : std::prev(it)->second;
-  }
-  bool going_to_accumulate_grad_batches() const {
-    for (const auto& [epoch, factor] : scheduling_)
-      if (factor > 1) return true;
-    return false;
-  }
+  VOLT_INLINE std::int64_t get_accumulate_grad_batches(std::int64_t epoch) const;
+  VOLT_INLINE bool going_to_accumulate_grad_batches() const;
   const std::map<std::int64_t, std::int64_t>& scheduling() const noexcept { return scheduling_; }
 
  private:
-  std::string keys() const {
-    std::string s;
-    for (const auto& [k, v] : scheduling_) s += (s.empty() ? "" : ", ") + std::to_string(k);
-    return "[" + s + "]";
-  }
-  std::string values() const {
-    std::string s;
-    for (const auto& [k, v] : scheduling_) s += (s.empty() ? "" : ", ") + std::to_string(v);
-    return "[" + s + "]";
-  }
+  // "[k, ...]" / "[v, ...]" of scheduling_, for the error messages.
+  VOLT_INLINE std::string keys() const;
+  VOLT_INLINE std::string values() const;
 
   std::map<std::int64_t, std::int64_t> scheduling_;
 };
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/callbacks/impl/gradient_accumulation_scheduler.ipp>
+#endif

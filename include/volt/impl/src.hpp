@@ -11,6 +11,7 @@
 
 #include <volt/callbacks/impl/early_stopping.ipp>
 #include <volt/callbacks/impl/filename_template.ipp>
+#include <volt/callbacks/impl/gradient_accumulation_scheduler.ipp>
 #include <volt/callbacks/impl/learning_rate_monitor.ipp>
 #include <volt/callbacks/impl/mode.ipp>
 #include <volt/callbacks/impl/model_checkpoint.ipp>
@@ -32,6 +33,7 @@
 #include <volt/data/impl/distributed_sampler.ipp>
 #include <volt/data/impl/fashion_mnist.ipp>
 #include <volt/data/impl/idx.ipp>
+#include <volt/data/impl/table_datamodule.ipp>
 #include <volt/detail/impl/terminal.ipp>
 #include <volt/impl/trainer.ipp>
 #include <volt/loggers/impl/csv.ipp>
@@ -42,9 +44,12 @@
 #include <volt/loggers/impl/tensorboard_logger.ipp>
 #include <volt/loggers/impl/tfevents.ipp>
 #include <volt/loggers/impl/versioning.ipp>
+#include <volt/loops/impl/automatic_optimization.ipp>
 #include <volt/loops/impl/fit_loop.ipp>
 #include <volt/loops/impl/fit_summary.ipp>
+#include <volt/loops/impl/profiling.ipp>
 #include <volt/loops/impl/results_table.ipp>
+#include <volt/loops/impl/run_facade.ipp>
 #include <volt/optim/impl/configure_optimizers.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>

@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/core/context.hpp>
@@ -34,8 +33,15 @@
 #include <volt/loops/lr_scheduler_step.hpp>
 #include <volt/loops/step.hpp>
 #include <volt/optim/configure_optimizers.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::loops {
+
+// The errors of the templates below, compiled once (fast mode) instead of a checked
+// fmt::format per instantiation.
+[[noreturn]] VOLT_INLINE void throw_non_finite_loss(double value, std::int64_t epoch, std::int64_t batch_idx,
+                                                   std::int64_t global_step);
+[[noreturn]] VOLT_INLINE void throw_automatic_optimizer_count(std::size_t num_optimizers);
 
 namespace diagnostic {
 template <class Module>
@@ -49,11 +55,7 @@ template <class Run>
 void check_finite_loss(const Run& run, const torch::Tensor& loss, std::int64_t batch_idx) {
   const double value = loss.item<double>();
   if (!std::isfinite(value))
-    throw std::runtime_error(fmt::format(
-        "volt: the loss is {} at epoch {}, batch {} (global step {}); training stopped because "
-        "terminate_on_nan is on. Lower the learning rate, clip gradients (gradient_clip_val), or check the "
-        "inputs of this batch.",
-        value, run.state.current_epoch, batch_idx, run.state.global_step));
+    throw_non_finite_loss(value, run.state.current_epoch, batch_idx, run.state.global_step);
 }
 
 // toggle_optimizer for the duration of one optimizer's training_step (the 1.x loop).
@@ -154,11 +156,7 @@ template <class Module, class Batch, class Optimization>
 void check_automatic_optimizer_count(const Optimization& optimization) {
   if constexpr (!TakesOptimizerIdx<Module, Batch>) {
     if (optimization.num_optimizers() != 1)
-      throw std::logic_error(fmt::format(
-          "volt: configure_optimizers returned {} optimizers, but automatic optimization steps one. Use manual "
-          "optimization (static constexpr bool automatic_optimization = false; and step them in training_step), "
-          "or the Lightning 1.x form training_step(batch, batch_idx, optimizer_idx).",
-          optimization.num_optimizers()));
+      throw_automatic_optimizer_count(optimization.num_optimizers());
   }
 }
 
@@ -202,3 +200,7 @@ auto automatic_optimization_step(Run& run, Optimization& optimization, const Bat
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/automatic_optimization.ipp>
+#endif

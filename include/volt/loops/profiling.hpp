@@ -14,10 +14,9 @@
 #include <tuple>
 #include <type_traits>
 
-#include <fmt/format.h>
-
 #include <volt/detail/meta.hpp>
 #include <volt/optim/optimizer_name.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::loops {
 
@@ -89,11 +88,14 @@ std::string profile_name() {
     return ::volt::optim::class_name<T>();
 }
 
+// "[<kind>]<type>.<hook>", compiled once (fast mode).
+VOLT_INLINE std::string join_action_name(std::string_view kind, std::string_view type, std::string_view hook);
+
 // "[LightningModule]Net.training_step": made on first use, once per (kind, type, hook).
 template <class Kind, class T, class Hook>
 const std::string& action_name() {
   static const std::string name =
-      fmt::format("[{}]{}.{}", Kind::label, profile_name<std::remove_cvref_t<T>>(), Hook::name);
+      join_action_name(Kind::label, profile_name<std::remove_cvref_t<T>>(), Hook::name);
   return name;
 }
 
@@ -150,3 +152,7 @@ struct NoProfileScope {
 };
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/profiling.ipp>
+#endif

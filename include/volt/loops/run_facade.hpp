@@ -10,7 +10,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/checkpoint/trainer_checkpoint.hpp>
@@ -20,6 +19,7 @@
 #include <volt/hooks/call.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 #include <volt/loops/step.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -34,6 +34,9 @@ struct configured_optimizers {
 }  // namespace volt
 
 namespace volt::loops {
+
+// ctx.optimizers()[i].step() under automatic optimization; compiled once (fast mode).
+[[noreturn]] VOLT_INLINE void throw_manual_step_in_automatic(std::size_t index);
 
 template <class Run>
 void install_collectives(Run& run) {
@@ -71,11 +74,7 @@ void install_fit_operations(Run& run, Optimization& optimization) {
           "automatic_optimization = false;");
     };
     facade.optimizer_step = [](std::size_t index, const torch::optim::Optimizer::LossClosure&) {
-      throw std::logic_error(fmt::format(
-          "volt: ctx.optimizers()[{}].step() was called, but the module uses automatic optimization (volt steps "
-          "the optimizer after training_step). To step by hand, add to the module: static constexpr bool "
-          "automatic_optimization = false;",
-          index));
+      throw_manual_step_in_automatic(index);
     };
   } else {
     facade.manual_backward = [&run](const torch::Tensor& loss) { loops::backward(run, loss); };
@@ -103,3 +102,7 @@ void install_fit_operations(Run& run, Optimization& optimization) {
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/run_facade.ipp>
+#endif

@@ -32,7 +32,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <volt/detail/meta.hpp>
@@ -212,11 +211,19 @@ void for_each_entry(Storage& entries, F&& f) {
   }
 }
 
-inline std::string join_keys(const std::map<std::string, double>& m) {
-  std::string out = "[";
-  for (const auto& [k, v] : m) out += (out.size() > 1 ? ", " : "") + k;
-  return out + "]";
-}
+VOLT_INLINE std::string join_keys(const std::map<std::string, double>& m);
+
+// The errors of Optimization's templates, compiled once (fast mode): a checked fmt::format in
+// a template instantiates its format-string checker in every TU that instantiates the template.
+[[noreturn]] VOLT_INLINE void throw_no_lr_scheduler(std::size_t optimizer_index);
+[[noreturn]] VOLT_INLINE void throw_no_lr_scheduler(std::size_t optimizer_index, std::size_t num_optimizers);
+[[noreturn]] VOLT_INLINE void throw_monitored_metric_missing(const std::string& scheduler, std::size_t optimizer_index,
+                                                             const std::string& monitor,
+                                                             const std::map<std::string, double>& available);
+[[noreturn]] VOLT_INLINE void throw_metric_not_passed(std::size_t optimizer_index, const std::string& scheduler);
+[[noreturn]] VOLT_INLINE void throw_bad_frequency(std::size_t optimizer_index, std::int64_t frequency);
+[[noreturn]] VOLT_INLINE void throw_no_monitor(const std::string& scheduler, std::size_t optimizer_index);
+[[noreturn]] VOLT_INLINE void throw_more_schedulers(std::size_t schedulers, std::size_t optimizers);
 
 }  // namespace impl
 
@@ -271,7 +278,7 @@ class Optimization {
                   "volt: lr_scheduler<I>(): optimizer I has no lr scheduler.");
     auto* config = scheduler_config(slot);
     if (config == nullptr)
-      throw std::out_of_range(fmt::format("volt: optimizer {} has no lr scheduler.", I));
+      impl::throw_no_lr_scheduler(I);
     return *config;
   }
   template <std::size_t I>
@@ -324,12 +331,7 @@ class Optimization {
           const std::optional<double> value = metrics.metric(config->monitor);
           if (!value) {
             if (!config->strict) return;
-            throw std::runtime_error(fmt::format(
-                "volt: {} (the lr scheduler of optimizer {}) is conditioned on metric '{}', which is not "
-                "available. Available metrics are: {}. Log '{}' with ctx.log, set `monitor` in its "
-                "volt::LRSchedulerConfig to one of the available metrics, or set strict = false to skip the step "
-                "while the metric is missing.",
-                class_name<S>(), index, config->monitor, impl::join_keys(metrics.callback_metrics()), config->monitor));
+            impl::throw_monitored_metric_missing(class_name<S>(), index, config->monitor, metrics.callback_metrics());
           }
           step(detail::deref(config->scheduler), std::optional<double>(*value));
         } else {
@@ -359,10 +361,7 @@ class Optimization {
         using S = detail::deref_t<decltype(config->scheduler)>;
         if constexpr (MetricScheduler<S>) {
           if (!metric)
-            throw std::invalid_argument(fmt::format(
-                "volt: the lr scheduler of optimizer {} ({}) steps on a metric: pass it, "
-                "lr_scheduler_step(index, metric).",
-                i, class_name<S>()));
+            impl::throw_metric_not_passed(i, class_name<S>());
           detail::deref(config->scheduler).step(*metric);
         } else {
           detail::deref(config->scheduler).step();
@@ -370,9 +369,7 @@ class Optimization {
       }
     });
     if (!found)
-      throw std::out_of_range(fmt::format("volt: optimizer {} has no lr scheduler (configure_optimizers returned {} "
-                                          "optimizer(s)).",
-                                          optimizer_index, num_optimizers()));
+      impl::throw_no_lr_scheduler(optimizer_index, num_optimizers());
   }
 
   // Each optimizer's current lr per param group, named as Lightning's LearningRateMonitor names
@@ -448,17 +445,10 @@ class Optimization {
         if (config == nullptr) return;
         using S = detail::deref_t<decltype(config->scheduler)>;
         if (config->frequency < 1)
-          throw std::invalid_argument(fmt::format(
-              "volt: the lr scheduler of optimizer {} has frequency={}; it must be >= 1 (step the scheduler "
-              "every n intervals).",
-              i, config->frequency));
+          impl::throw_bad_frequency(i, config->frequency);
         if constexpr (MetricScheduler<S>) {
           if (config->monitor.empty())
-            throw std::invalid_argument(fmt::format(
-                "volt: {} (the lr scheduler of optimizer {}) steps on a metric, and its config names none. Set "
-                "`monitor`: volt::OptimizerConfig{{.optimizer = ..., .lr_scheduler = volt::LRSchedulerConfig{{"
-                ".scheduler = ..., .monitor = \"val_loss\"}}}} (or OptimizerConfig's own .monitor).",
-                class_name<S>(), i));
+            impl::throw_no_monitor(class_name<S>(), i);
         }
       }
     });
@@ -627,10 +617,7 @@ auto pair_entries(Opts opts, Scheds scheds) {
     using X = typename Scheds::value_type;
     if constexpr (check_optimizer<O>() && check_scheduler<O, X>()) {
       if (scheds.size() > opts.size())
-        throw std::invalid_argument(fmt::format(
-            "volt: configure_optimizers returned {} schedulers for {} optimizers; the i-th scheduler drives the "
-            "i-th optimizer, so give at most one per optimizer.",
-            scheds.size(), opts.size()));
+        impl::throw_more_schedulers(scheds.size(), opts.size());
       using Entry = OptimizerEntry<O, std::optional<config_of_t<X>>>;
       std::vector<Entry> entries;
       entries.reserve(opts.size());
