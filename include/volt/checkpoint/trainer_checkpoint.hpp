@@ -73,6 +73,24 @@ VOLT_INLINE NamedTensors rng_states();
 // The module's defined gradients (detached), by parameter name.
 VOLT_INLINE NamedTensors named_grads(const torch::nn::Module& module);
 
+// The "callbacks" section while a save builds it: its map operations compiled once (fast mode),
+// not in every TU that instantiates save_trainer_checkpoint.
+class CallbackStates {
+ public:
+  VOLT_INLINE CallbackStates();
+  VOLT_INLINE ~CallbackStates();
+  CallbackStates(const CallbackStates&) = delete;
+  CallbackStates& operator=(const CallbackStates&) = delete;
+  VOLT_INLINE void add(const std::string& key, nlohmann::json&& state);
+  VOLT_INLINE void write_to(CheckpointWriter& writer) const;
+
+ private:
+  nlohmann::json states_;
+};
+
+// The state saved under `key` in a "callbacks" section, or nullptr (compiled once, fast mode).
+VOLT_INLINE const nlohmann::json* callback_state(const nlohmann::json& callbacks, const std::string& key);
+
 // A callback's key in the "callbacks" section: its state_key() (Lightning's), else its type.
 template <class Callback>
 std::string callback_key(const Callback& cb) {
@@ -111,9 +129,9 @@ void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::fi
     torch::serialize::OutputArchive optimizers;
     optimization.save(optimizers);
     writer.add_archive("optimizers", optimizers);
-    nlohmann::json callbacks = nlohmann::json::object();
-    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) { callbacks[key] = cb.state_dict(); });
-    writer.add_json("callbacks", callbacks);
+    detail::CallbackStates callbacks;
+    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) { callbacks.add(key, cb.state_dict()); });
+    callbacks.write_to(writer);
     writer.add_json("metrics", run.metrics.state());
     writer.add_tensors("rng", detail::rng_states());
     writer.add_tensors("grads", detail::named_grads(run.module));
@@ -277,7 +295,7 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
       if (loaded.datamodule) run.data.load_state_dict(*loaded.datamodule);
     // Last: a callback whose load_state_dict throws leaves the callbacks before it loaded.
     detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
-      if (callbacks.contains(key)) cb.load_state_dict(callbacks.at(key));
+      if (const nlohmann::json* state = detail::callback_state(callbacks, key)) cb.load_state_dict(*state);
     });
   } catch (const CheckpointError&) {
     snapshot.restore(run, optimization);

@@ -47,6 +47,7 @@
 #include <volt/loops/impl/automatic_optimization.ipp>
 #include <volt/loops/impl/fit_loop.ipp>
 #include <volt/loops/impl/fit_summary.ipp>
+#include <volt/loops/impl/manual_optimization.ipp>
 #include <volt/loops/impl/profiling.ipp>
 #include <volt/loops/impl/results_table.ipp>
 #include <volt/loops/impl/run_facade.ipp>

@@ -8,29 +8,17 @@
 #include <type_traits>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include <volt/core/module.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/hooks/call.hpp>
 #include <volt/hooks/tags.hpp>
 #include <volt/core/step_output.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::loops {
 
 // Trainer settings that only make sense when volt runs the optimizer (Lightning rejects them too).
-inline void check_manual_optimization_options(const TrainerOptions& options) {
-  if (options.accumulate_grad_batches != 1)
-    throw std::invalid_argument(fmt::format(
-        "volt: TrainerOptions::accumulate_grad_batches={} cannot be used with manual optimization (the module "
-        "sets automatic_optimization = false): accumulate in training_step by stepping every n batches.",
-        options.accumulate_grad_batches));
-  if (options.gradient_clip_val)
-    throw std::invalid_argument(fmt::format(
-        "volt: TrainerOptions::gradient_clip_val={} cannot be used with manual optimization (the module sets "
-        "automatic_optimization = false): call volt::Context::clip_gradients(optimizer, value) in training_step.",
-        *options.gradient_clip_val));
-}
+VOLT_INLINE void check_manual_optimization_options(const TrainerOptions& options);
 
 // As Lightning 1.x, a training_step_end(output) hook gets what training_step returned, and its
 // result is what on_train_batch_end and training_epoch_end see.
@@ -51,3 +39,7 @@ auto manual_optimization_step(Run& run, const Batch& batch, std::int64_t batch_i
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/manual_optimization.ipp>
+#endif

@@ -7,6 +7,18 @@ namespace volt::checkpoint {
 
 namespace detail {
 
+VOLT_INLINE CallbackStates::CallbackStates() : states_(nlohmann::json::object()) {}
+VOLT_INLINE CallbackStates::~CallbackStates() = default;
+
+VOLT_INLINE void CallbackStates::add(const std::string& key, nlohmann::json&& state) { states_[key] = std::move(state); }
+
+VOLT_INLINE void CallbackStates::write_to(CheckpointWriter& writer) const { writer.add_json("callbacks", states_); }
+
+VOLT_INLINE const nlohmann::json* callback_state(const nlohmann::json& callbacks, const std::string& key) {
+  const auto it = callbacks.find(key);
+  return it == callbacks.end() ? nullptr : &*it;
+}
+
 VOLT_INLINE ResumePoint read_resume_point(const nlohmann::json& meta, const std::filesystem::path& path) {
   const auto bad = [&](std::string_view problem) {
     return CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"meta\" section {}; "
