@@ -54,6 +54,7 @@
 #include <volt/optim/impl/configure_optimizers.ipp>
 #include <volt/optim/impl/optimizer_state.ipp>
 #include <volt/optim/impl/scheduler.ipp>
+#include <volt/optim/schedulers/impl/one_cycle_lr.ipp>
 #include <volt/precision/impl/grad_scaler.ipp>
 #include <volt/precision/impl/runtime.ipp>
 #include <volt/reflect/impl/hparams.ipp>

@@ -45,7 +45,7 @@ class Runtime {
   // "32-true", Lightning's default.
   Runtime() = default;
   // `name` as Lightning spells it; `scaler` configures 16-mixed's grad scaler (ignored otherwise).
-  explicit Runtime(std::string_view name, GradScalerOptions scaler = {}) : policy_(policy_named(name, scaler)) {}
+  VOLT_INLINE explicit Runtime(std::string_view name, GradScalerOptions scaler = {});
   // Any of the static policies, as it is (e.g. an FP16Mixed with its scaler options).
   template <class P>
     requires std::is_constructible_v<Policy, P&&> && (!std::is_same_v<std::remove_cvref_t<P>, Runtime>)
@@ -71,17 +71,10 @@ class Runtime {
   // guards cannot be moved, so it is built in place rather than returned from the policy.
   class Guard {
    public:
-    explicit Guard(const Policy& policy) {
-      std::visit(
-          [this](const auto& p) {
-            using P = std::remove_cvref_t<decltype(p)>;
-            if constexpr (requires { p.device_type(); })
-              autocast_.emplace(p.device_type(), std::is_same_v<P, FP16Mixed> ? torch::kHalf : torch::kBFloat16);
-            else if constexpr (requires { P::parameter_dtype; })
-              default_dtype_.emplace(P::parameter_dtype);
-          },
-          policy);
-    }
+    // Out of line: the visit over the six policies is compiled once (fast mode), not in every
+    // TU that includes this header.
+    VOLT_INLINE explicit Guard(const Policy& policy);
+    VOLT_INLINE ~Guard();
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
 

@@ -55,5 +55,7 @@ TEST_CASE("LinearLR resumes identically after save / load", "[optim]") {
 TEST_CASE("LinearLR rejects factors outside torch's ranges", "[optim]") {
   CHECK_THROWS_AS(volt::optim::LinearLR({.start_factor = 0.0}), std::invalid_argument);
   CHECK_THROWS_AS(volt::optim::LinearLR({.start_factor = 1.5}), std::invalid_argument);
+  CHECK_THROWS_WITH(volt::optim::LinearLR({.start_factor = 1.5}),
+                    "volt: LinearLR start_factor=1.5 is invalid; it must be greater than 0 and at most 1.");
   CHECK_THROWS_AS(volt::optim::LinearLR({.end_factor = -0.1}), std::invalid_argument);
 }

@@ -103,6 +103,9 @@ TEST_CASE("OneCycleLR resumes identically after save / load", "[optim]") {
 
 TEST_CASE("OneCycleLR validates its options", "[optim]") {
   CHECK_THROWS_AS(volt::optim::OneCycleLR({.max_lr = 1.0}), std::invalid_argument);  // no total_steps
+  CHECK_THROWS_WITH(volt::optim::OneCycleLR({.max_lr = 1.0}),
+                    "volt: OneCycleLR needs total_steps, or epochs and steps_per_epoch (got total_steps=0, epochs=0, "
+                    "steps_per_epoch=0); all must be positive.");
   CHECK_THROWS_AS(volt::optim::OneCycleLR({.max_lr = 1.0, .total_steps = 10, .pct_start = 1.5}), std::invalid_argument);
   CHECK_THROWS_AS(volt::optim::OneCycleLR({.total_steps = 10}), std::invalid_argument);  // no max_lr
   torch::optim::Adagrad adagrad({torch::zeros({1}, torch::requires_grad())}, torch::optim::AdagradOptions(0.1));

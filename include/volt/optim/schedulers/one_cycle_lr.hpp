@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <volt/optim/scheduler.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::optim {
 
@@ -38,30 +39,8 @@ class OneCycleLR : public LRSchedulerBase<OneCycleLR> {
     bool three_phase = false;
   };
 
-  explicit OneCycleLR(Options options) : options_(std::move(options)) {
-    if (options_.total_steps == 0) {
-      if (options_.epochs <= 0 || options_.steps_per_epoch <= 0)
-        detail::sched::throw_one_cycle_no_total_steps(options_.total_steps, options_.epochs, options_.steps_per_epoch);
-      total_steps_ = options_.epochs * options_.steps_per_epoch;
-    } else if (options_.total_steps < 0) {
-      detail::sched::throw_invalid_option("OneCycleLR", "total_steps", options_.total_steps, "it must be positive");
-    } else {
-      total_steps_ = options_.total_steps;
-    }
-    if (options_.pct_start < 0.0 || options_.pct_start > 1.0)
-      detail::sched::throw_invalid_option("OneCycleLR", "pct_start", options_.pct_start, "it must be between 0 and 1");
-    if (options_.max_lrs.empty() && options_.max_lr <= 0.0)
-      throw std::invalid_argument("volt: OneCycleLR needs max_lr (or max_lrs, one per param group) > 0.");
-    const double total = static_cast<double>(total_steps_);
-    const double p = options_.pct_start;
-    if (options_.three_phase)
-      phases_ = {{p * total - 1, Value::initial, Value::max, Value::max_momentum, Value::base_momentum},
-                 {2 * p * total - 2, Value::max, Value::initial, Value::base_momentum, Value::max_momentum},
-                 {total - 1, Value::initial, Value::min, Value::max_momentum, Value::max_momentum}};
-    else
-      phases_ = {{p * total - 1, Value::initial, Value::max, Value::max_momentum, Value::base_momentum},
-                 {total - 1, Value::max, Value::min, Value::base_momentum, Value::max_momentum}};
-  }
+  // Out of line: its checks and phase table are compiled once (fast mode).
+  VOLT_INLINE explicit OneCycleLR(Options options);
 
   const Options& options() const noexcept { return options_; }
   std::int64_t total_steps() const noexcept { return total_steps_; }
@@ -159,3 +138,7 @@ extern template class LRSchedulerBase<OneCycleLR>;  // compiled once, in include
 #endif
 
 }  // namespace volt::optim
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/optim/schedulers/impl/one_cycle_lr.ipp>
+#endif

@@ -10,6 +10,22 @@
 
 namespace volt::precision {
 
+VOLT_INLINE Runtime::Runtime(std::string_view name, GradScalerOptions scaler) : policy_(policy_named(name, scaler)) {}
+
+VOLT_INLINE Runtime::Guard::Guard(const Policy& policy) {
+  std::visit(
+      [this](const auto& p) {
+        using P = std::remove_cvref_t<decltype(p)>;
+        if constexpr (requires { p.device_type(); })
+          autocast_.emplace(p.device_type(), std::is_same_v<P, FP16Mixed> ? torch::kHalf : torch::kBFloat16);
+        else if constexpr (requires { P::parameter_dtype; })
+          default_dtype_.emplace(P::parameter_dtype);
+      },
+      policy);
+}
+
+VOLT_INLINE Runtime::Guard::~Guard() = default;
+
 VOLT_INLINE std::string_view Runtime::name() const noexcept {
   return std::visit([](const auto& p) noexcept { return std::string_view(std::remove_cvref_t<decltype(p)>::name); },
                     policy_);
