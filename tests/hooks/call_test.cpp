@@ -5,7 +5,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <volt/core/context.hpp>
@@ -138,4 +141,80 @@ TEST_CASE("call passes the arguments a hook takes, returns its result, and is a 
   STATIC_REQUIRE(volt::hooks::has<volt::hooks::on_fit_start_t, PrivateHooks>);
   volt::hooks::call(volt::hooks::on_fit_start, hidden, ctx);
   CHECK(hidden.calls == 1);
+}
+
+namespace {
+// The name probe (hooks::surely_absent) must not hide a hook that volt can call.
+struct BaseWithHook {
+  int calls = 0;
+  void on_fit_start() { ++calls; }
+};
+struct InheritsHook : BaseWithHook {};
+struct FinalWithHook final {
+  int calls = 0;
+  void on_fit_start() { ++calls; }
+};
+struct FinalWithoutHook final {};
+struct HookAsMember {
+  int calls = 0;
+  struct Call {
+    int* calls;
+    void operator()() const { ++*calls; }
+  } on_fit_start{&calls};
+};
+struct Tagged {
+  std::vector<std::string>* seen;
+  std::string tag;
+  void on_fit_start() { seen->push_back(tag); }
+};
+}  // namespace
+
+TEST_CASE("absent hooks are skipped by one name probe; inherited, final and functor-member hooks are still found",
+          "[hooks]") {
+  using volt::hooks::on_fit_start_t;
+  STATIC_REQUIRE(volt::hooks::surely_absent<on_fit_start_t, NoHooks>);
+  STATIC_REQUIRE_FALSE(volt::hooks::surely_absent<on_fit_start_t, InheritsHook>);
+  STATIC_REQUIRE_FALSE(volt::hooks::surely_absent<on_fit_start_t, HookAsMember>);
+  // A final class cannot be probed: it is tried form by form, so it is never "surely absent".
+  STATIC_REQUIRE_FALSE(volt::hooks::surely_absent<on_fit_start_t, FinalWithoutHook>);
+  STATIC_REQUIRE_FALSE(volt::hooks::has<on_fit_start_t, FinalWithoutHook>);
+  STATIC_REQUIRE(volt::hooks::has<on_fit_start_t, InheritsHook>);
+  STATIC_REQUIRE(volt::hooks::has<on_fit_start_t, FinalWithHook>);
+  STATIC_REQUIRE(volt::hooks::has<on_fit_start_t, HookAsMember>);
+
+  volt::RunState state;
+  volt::MetricStore metrics;
+  torch::nn::Module module;
+  volt::Context ctx(state, metrics, module);
+  InheritsHook inherits;
+  FinalWithHook final_one;
+  HookAsMember member;
+  volt::hooks::call(volt::hooks::on_fit_start, inherits, ctx);
+  volt::hooks::call(volt::hooks::on_fit_start, final_one, ctx);
+  volt::hooks::call(volt::hooks::on_fit_start, member, ctx);
+  CHECK(inherits.calls == 1);
+  CHECK(final_one.calls == 1);
+  CHECK(member.calls == 1);
+
+  // for_each_callback_with visits, in order, the callbacks that may have the hook (an engaged
+  // optional's value among them), and no others.
+  std::vector<std::string> seen;
+  std::vector<std::string> visited;
+  Tagged a{&seen, "a"};
+  std::optional<Tagged> b = Tagged{&seen, "b"};
+  std::optional<Tagged> off;
+  NoHooks none;
+  Tagged c{&seen, "c"};
+  std::tuple<Tagged&, NoHooks&, std::optional<Tagged>&, std::optional<Tagged>&, Tagged&> callbacks{a, none, b, off, c};
+  volt::hooks::for_each_callback_with(volt::hooks::on_fit_start, callbacks, [&](auto& cb) {
+    STATIC_REQUIRE(std::is_same_v<std::remove_cvref_t<decltype(cb)>, Tagged>);
+    visited.push_back(cb.tag);
+    volt::hooks::call(volt::hooks::on_fit_start, cb, ctx);
+  });
+  CHECK(visited == std::vector<std::string>{"a", "b", "c"});
+  CHECK(seen == std::vector<std::string>{"a", "b", "c"});
+  int visits = 0;
+  std::tuple<NoHooks&> no_hook_callbacks{none};
+  volt::hooks::for_each_callback_with(volt::hooks::on_fit_start, no_hook_callbacks, [&](auto&) { ++visits; });
+  CHECK(visits == 0);
 }

@@ -380,10 +380,9 @@ struct Row {
 };
 template <class Hook, class T, class Batch, class Data>
 constexpr Row row() {
-  constexpr std::string_view loader = missing_loader<Hook, Data>();
   if constexpr (!Hook::template declared<T> && !Hook::template named<T> && !hooks::has<Hook, T>) {
     return {Hook::name, Use::absent, {}};
-  } else if constexpr (!loader.empty()) {
+  } else if constexpr (constexpr std::string_view loader = missing_loader<Hook, Data>(); !loader.empty()) {
     return {Hook::name, Use::unused, {Hook::name, loader, {}}};
   } else if constexpr (Hook::template declared<T> ||
                        fits_what_volt_passes<Hook, T, typename batch_of_hook<Hook, Data, Batch>::type>() != Fit::no) {

@@ -65,12 +65,55 @@ consteval match find_match() {
 }
 }  // namespace detail
 
+// True when T has no member named like the hook: one probe of all T's member names
+// (hooks::named, one class instantiation per type) answers for every hook, so the forms of an
+// absent hook are never tried. Most (hook, type) pairs are absent; trying each form costs an
+// overload resolution per form, and g++ spent seconds of a user's TU on them. A type the probe
+// cannot see into (a final class, a non-class) is tried form by form.
+template <class Hook, class T>
+concept surely_absent = std::is_class_v<T> && !std::is_final_v<T> && !Hook::template named<T>;
+
+// A hook T may have: the loops visit only these callbacks for a hook.
+template <class Hook, class T>
+concept may_have = !surely_absent<Hook, std::remove_cvref_t<T>>;
+
+namespace detail {
+// A callback as for_each_callback visits it: a std::optional<C> element as C.
+template <class T>
+struct callback_type {
+  using type = T;
+};
+template <class T>
+struct callback_type<std::optional<T>> {
+  using type = T;
+};
+
+template <class C, class F>
+constexpr void visit_callback(C& cb, F& f) {
+  f(cb);
+}
+template <class C, class F>
+constexpr void visit_callback(std::optional<C>& cb, F& f) {
+  if (cb) f(*cb);
+}
+template <class C, class F>
+constexpr void visit_callback(const std::optional<C>& cb, F& f) {
+  if (cb) f(*cb);
+}
+
+template <class Hook, class T, class Ctx, class... A>
+consteval match match_of() {
+  if constexpr (sizeof...(A) < Hook::min_args || surely_absent<Hook, T>)
+    return match{};
+  else
+    return find_match<Hook, T, Ctx, std::tuple<passed_t<A>...>, sizeof...(A)>();
+}
+}  // namespace detail
+
 // How `Hook` can be called on a T given arguments of types A... (as they will be passed) and a
 // context of type Ctx (by default the one T's hooks receive).
 template <class Hook, class T, class Ctx, class... A>
-inline constexpr match match_in_v =
-    sizeof...(A) < Hook::min_args ? match{}
-                                  : detail::find_match<Hook, T, Ctx, std::tuple<detail::passed_t<A>...>, sizeof...(A)>();
+inline constexpr match match_in_v = detail::match_of<Hook, T, Ctx, A...>();
 template <class Hook, class T, class... A>
 inline constexpr match match_v = match_in_v<Hook, T, hook_context_t<T>, A...>;
 
@@ -96,6 +139,12 @@ constexpr decltype(auto) call(Hook, T& self, Ctx& ctx_passed, A&&... args) {
     if constexpr (Hook::template declared<std::remove_const_t<T>>)
       Hook::template signature_mismatch<std::remove_const_t<T>, A...>();
     return;
+  } else if constexpr (m.arity == static_cast<int>(sizeof...(A))) {
+    // Every argument: the common case, called without the tuple of a prefix.
+    if constexpr (m.with_context)
+      return Hook::invoke(self, detail::pass(std::forward<A>(args))..., ctx);
+    else
+      return Hook::invoke(self, detail::pass(std::forward<A>(args))...);
   } else {
     auto refs = std::tuple<detail::passed_t<A>...>(detail::pass(std::forward<A>(args))...);
     return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
@@ -110,20 +159,24 @@ constexpr decltype(auto) call(Hook, T& self, Ctx& ctx_passed, A&&... args) {
 // Calls f(callback) for each callback, in order. A std::optional<Callback> element is a
 // built-in the Trainer may switch off at run time (the default progress bar, logger, ...):
 // it is visited only when engaged.
+// (A fold over the indices, not std::apply: each use instantiates a few functions, not the
+// dozen layers of std::apply and std::invoke, and the loops use it for every hook.)
 template <class... Callbacks, class F>
 constexpr void for_each_callback(std::tuple<Callbacks...>& callbacks, F&& f) {
-  std::apply(
-      [&](auto&... cb) {
-        auto visit = [&](auto& one) {
-          if constexpr (::volt::detail::is_specialization_of_v<std::remove_cvref_t<decltype(one)>, std::optional>) {
-            if (one) f(*one);
-          } else {
-            f(one);
-          }
-        };
-        (visit(cb), ...);
-      },
-      callbacks);
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (detail::visit_callback(std::get<I>(callbacks), f), ...);
+  }(std::index_sequence_for<Callbacks...>{});
+}
+
+// Calls f(callback) for each callback that may have the hook, in order; nothing is
+// instantiated for the others, and no loop at all when none may have it.
+template <class Hook, class... Callbacks, class F>
+constexpr void for_each_callback_with(Hook, std::tuple<Callbacks...>& callbacks, F&& f) {
+  if constexpr ((may_have<Hook, typename detail::callback_type<std::remove_cvref_t<Callbacks>>::type> || ...)) {
+    for_each_callback(callbacks, [&](auto& cb) {
+      if constexpr (may_have<Hook, decltype(cb)>) f(cb);
+    });
+  }
 }
 
 // Calls the hook on every callback (in order), then on the module: Lightning's order for
@@ -131,7 +184,7 @@ constexpr void for_each_callback(std::tuple<Callbacks...>& callbacks, F&& f) {
 template <class Hook, class Module, class... Callbacks, class Ctx, class... A>
 constexpr void call_callbacks_then_module(Hook hook, std::tuple<Callbacks...>& callbacks, Module& module,
                                           Ctx& ctx, A&&... args) {
-  for_each_callback(callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
+  for_each_callback_with(hook, callbacks, [&](auto& cb) { hooks::call(hook, cb, ctx, args...); });
   hooks::call(hook, module, ctx, std::forward<A>(args)...);
 }
 

@@ -114,7 +114,7 @@ struct Run {
       [[maybe_unused]] auto timed = profile_hook<ModuleAction, Module, Hook>();
       hooks::call(hook, module, ctx, std::forward<A>(args)...);
     } else {
-      hooks::for_each_callback(callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
+      hooks::for_each_callback_with(hook, callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
       hooks::call(hook, module, ctx, std::forward<A>(args)...);
     }
   }
@@ -126,7 +126,7 @@ struct Run {
     if constexpr (profiling)
       emit_callbacks_where(hook, [](auto&) { return std::true_type{}; }, args...);
     else
-      hooks::for_each_callback(callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
+      hooks::for_each_callback_with(hook, callbacks, [&](auto& cb) { call_callback(hook, cb, args...); });
   }
 
   // The hook of the callbacks that monitor metrics (Monitoring) or of the others: Lightning's
@@ -139,7 +139,7 @@ struct Run {
           hook, [](auto& cb) { return std::bool_constant<MonitoringCallback<decltype(cb)> == Monitoring>{}; },
           args...);
     } else {
-      hooks::for_each_callback(callbacks, [&](auto& cb) {
+      hooks::for_each_callback_with(hook, callbacks, [&](auto& cb) {
         if constexpr (MonitoringCallback<decltype(cb)> == Monitoring) call_callback(hook, cb, args...);
       });
     }
@@ -201,7 +201,7 @@ struct Run {
   // timed (the profiler itself is not).
   template <class Hook, class Select, class... A>
   void emit_callbacks_where(Hook hook, Select select, A&... args) {
-    hooks::for_each_callback(callbacks, [&](auto& cb) {
+    hooks::for_each_callback_with(hook, callbacks, [&](auto& cb) {
       if constexpr (decltype(select(cb))::value) {
         if constexpr (!ProfilerCallback<decltype(cb)>) {
           [[maybe_unused]] auto timed = profile_hook<CallbackAction, decltype(cb), Hook>();
