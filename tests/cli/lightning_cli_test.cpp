@@ -18,6 +18,15 @@
 #include <volt/cli/lightning_cli.hpp>
 #include <volt/data/tensor_loader.hpp>
 
+// The separately compiled mode's promise to a TU that includes the CLI: yaml-cpp is not parsed
+// there (the headers forward-declare YAML::Node; what reads nodes is compiled once, in
+// volt::compiled). Checked before anything else includes yaml-cpp.
+#if defined(VOLT_SEPARATE_COMPILATION) && defined(NODE_NODE_H_62B23520_7C8E_11DE_8A39_0800200C9A66)
+constexpr bool cli_header_includes_yaml_cpp = true;
+#else
+constexpr bool cli_header_includes_yaml_cpp = false;
+#endif
+
 namespace {
 
 struct HParams {
@@ -109,6 +118,11 @@ std::string read(const std::filesystem::path& p) {
 }
 
 }  // namespace
+
+TEST_CASE("cli: in the separately compiled mode <volt/cli/lightning_cli.hpp> does not include yaml-cpp",
+          "[cli][lightning_cli]") {
+  STATIC_REQUIRE_FALSE(cli_header_includes_yaml_cpp);
+}
 
 TEST_CASE("cli: --help lists every generated option with its default", "[cli][lightning_cli]") {
   const CLI cli(defaults("help"), {.description = "Regression.", .default_subcommand = volt::cli::Subcommand::fit});

@@ -8,8 +8,11 @@
 // in order, then VOLT_<GROUP>__<FIELD> environment variables, then --<group>.<field> flags.
 // An unknown key, a value of the wrong type or out of range throws cli::Error naming the key,
 // where it came from (file:line, variable, flag) and the closest valid key.
+//
+// What does not depend on the groups' types (reading a node's entries, the error messages, the
+// environment's names, a YAML line) is in non-template functions (cli/impl/config.ipp); the
+// templates here walk the structs and only name YAML::Node, which value.hpp forward-declares.
 #include <algorithm>
-#include <cctype>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -26,9 +29,9 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <volt/cli/value.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::cli {
 
@@ -91,24 +94,9 @@ void for_each_field(Struct& s, F&& f) {
   });
 }
 
-inline std::string join(const std::string& prefix, std::string_view name) {
-  return prefix.empty() ? std::string(name) : fmt::format("{}.{}", prefix, name);
-}
+VOLT_INLINE std::string join(const std::string& prefix, std::string_view name);
 
-inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
+VOLT_INLINE std::size_t edit_distance(std::string_view a, std::string_view b);
 
 template <class T>
 std::string_view alternative_name() {
@@ -116,10 +104,7 @@ std::string_view alternative_name() {
 }
 
 // "Adam" or a LightningCLI class_path such as "torch.optim.Adam": its last component.
-inline std::string_view class_name(std::string_view class_path) {
-  const auto dot = class_path.rfind('.');
-  return dot == std::string_view::npos ? class_path : class_path.substr(dot + 1);
-}
+VOLT_INLINE std::string_view class_name(std::string_view class_path);
 
 template <class... A>
 std::string alternative_names(const std::variant<A...>*) {
@@ -146,18 +131,36 @@ void select_alternative(std::variant<A...>& v, std::string_view name, const std:
 }  // namespace detail
 
 // The closest of `candidates` to `key`, for "did you mean" (empty when none is near).
-inline std::string closest_key(std::string_view key, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = std::string::npos;
-  for (const auto& c : candidates) {
-    const auto d = detail::edit_distance(key, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best;
-}
+VOLT_INLINE std::string closest_key(std::string_view key, const std::vector<std::string>& candidates);
+
+namespace detail {
+
+// LightningCLI's default_env name of a key: VOLT_TRAINER__MAX_EPOCHS for trainer.max_epochs.
+VOLT_INLINE std::string env_name(const std::string& prefix, const std::string& key);
+// "unknown key ...; the closest valid key is ..." among the options at the key's depth.
+VOLT_INLINE Error unknown_key(const std::vector<OptionInfo>& options, const std::string& key, const Source& src);
+// A config file's root: null (nothing to apply), else it must be a mapping.
+VOLT_INLINE bool check_config_root(const YAML::Node& root, const std::string& file);
+// The environment variables that set options, in the options' order: key, value, source.
+struct EnvValue {
+  std::string key, value;
+  Source source;
+};
+VOLT_INLINE std::vector<EnvValue> env_values(const std::vector<OptionInfo>& options,
+                                             const std::map<std::string, std::string>& env, const std::string& prefix);
+// A variable that starts like a group (VOLT_TRAINER__...) but names no option throws cli::Error.
+VOLT_INLINE void check_env_names(const std::vector<OptionInfo>& options, const std::map<std::string, std::string>& env,
+                                 const std::string& prefix, const std::vector<std::string>& groups);
+// A variant's {class_path:, init_args:} mapping may hold nothing else.
+VOLT_INLINE void check_class_path_keys(const YAML::Node& n, const std::string& key, const std::string& file);
+// One more option, as --help lists it.
+VOLT_INLINE void add_option(std::vector<OptionInfo>& options, const std::string& key, std::string type,
+                            std::string value);
+// One line of the YAML output, and a struct's block (`name: {}` when it has no fields).
+VOLT_INLINE void emit_line(std::string& out, int indent, std::string_view name, const std::string& value);
+VOLT_INLINE void emit_block(std::string& out, int indent, std::string_view name, const std::string& body);
+
+}  // namespace detail
 
 // The whole configuration: a tuple of Named groups, walked in order.
 template <class... Groups>
@@ -180,20 +183,16 @@ class Config {
 
   // A parsed config file (YAML or JSON): a mapping of group names.
   void apply_file(const YAML::Node& root, const std::string& file) {
-    if (root.IsNull()) return;
-    if (!root.IsMap())
-      throw Error(fmt::format("volt: cli: {}: a config file must be a mapping of keys such as trainer:, model:, "
-                              "data:; got {}.",
-                              Source::file(file, root).where, detail::shown(root)));
-    for (auto it = root.begin(); it != root.end(); ++it) {
-      const std::string name = it->first.Scalar();
+    if (!detail::check_config_root(root, file)) return;
+    for (const auto& entry : detail::map_entries(root)) {
+      const std::string& name = entry.name;
       bool found = false;
       std::apply(
           [&](auto&... g) {
-            ((!found && g.name == name ? (found = true, apply_node(g.value, it->second, name, file), 0) : 0), ...);
+            ((!found && g.name == name ? (found = true, apply_node(g.value, *entry.value, name, file), 0) : 0), ...);
           },
           groups_);
-      if (!found) throw unknown(name, Source::file(file, it->first));
+      if (!found) throw unknown(name, Source::file(file, *entry.key));
     }
   }
 
@@ -214,37 +213,12 @@ class Config {
   // LightningCLI's default_env: VOLT_TRAINER__MAX_EPOCHS=3 is --trainer.max_epochs 3. A variable
   // that starts like a group (VOLT_TRAINER__...) but names no option is an error.
   void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix) {
-    std::map<std::string, std::string> names;  // variable -> key
-    for (const auto& o : options_) names.emplace(env_name(prefix, o.key), o.key);
-    for (const auto& o : options_)
-      if (const auto it = env.find(env_name(prefix, o.key)); it != env.end())
-        apply_text(o.key, it->second, {fmt::format("environment variable {}", it->first)});
-    std::vector<std::string> known;
-    for (const auto& [name, key] : names) known.push_back(name);
-    std::apply(
-        [&](auto&... g) {
-          (
-              [&] {
-                const std::string group_prefix = env_name(prefix, g.name) + "__";
-                for (const auto& [var, value] : env)
-                  if (var.rfind(group_prefix, 0) == 0 && !names.contains(var))
-                    throw Error(fmt::format(
-                        "volt: cli: environment variable {} names no option; the closest valid one is {}.", var,
-                        closest_key(var, known)));
-              }(),
-              ...);
-        },
-        groups_);
+    for (const auto& [key, value, source] : detail::env_values(options_, env, prefix)) apply_text(key, value, source);
+    detail::check_env_names(options_, env, prefix,
+                            std::apply([](const auto&... g) { return std::vector<std::string>{g.name...}; }, groups_));
   }
 
-  static std::string env_name(const std::string& prefix, const std::string& key) {
-    std::string out = prefix + "_";
-    for (const char c : key) {
-      if (c == '.') out += "__";
-      else out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return out;
-  }
+  static std::string env_name(const std::string& prefix, const std::string& key) { return detail::env_name(prefix, key); }
 
   // ---- output ----
 
@@ -257,20 +231,7 @@ class Config {
   }
 
  private:
-  Error unknown(const std::string& key, const Source& src) const {
-    // Candidates at the key's depth: "trainr" is near "trainer", not near "trainer.logger".
-    const auto depth = std::count(key.begin(), key.end(), '.');
-    std::vector<std::string> candidates;
-    for (const auto& o : options_) {
-      std::size_t end = 0;
-      for (auto d = depth; end != std::string::npos && d >= 0; --d) end = o.key.find('.', end == 0 ? 0 : end + 1);
-      std::string k = o.key.substr(0, end);
-      if (std::find(candidates.begin(), candidates.end(), k) == candidates.end()) candidates.push_back(std::move(k));
-    }
-    const auto near = closest_key(key, candidates);
-    return Error(fmt::format("volt: cli: {}: unknown key \"{}\"; the closest valid key is \"{}\" (--help lists all).",
-                             src.where, key, near));
-  }
+  Error unknown(const std::string& key, const Source& src) const { return detail::unknown_key(options_, key, src); }
 
   template <class T>
   void describe(const std::string& key, const T& v) {
@@ -286,7 +247,7 @@ class Config {
                           "the choice"});
       describe_alternatives(key, v);
     } else {
-      options_.push_back({key, type_name<T>(), scalar_text(v), ""});
+      detail::add_option(options_, key, type_name<T>(), scalar_text(v));
     }
   }
 
@@ -312,45 +273,37 @@ class Config {
   template <class T>
   void apply_node(T& v, const YAML::Node& n, const std::string& key, const std::string& file) {
     if constexpr (detail::HanaStruct<T>) {
-      if (n.IsNull()) return;
-      if (!n.IsMap()) throw detail::wrong_type(key, Source::file(file, n), n, "a mapping of its options");
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        const std::string name = it->first.Scalar();
+      if (detail::is_null(n)) return;
+      if (!detail::is_map(n)) throw detail::wrong_type(key, Source::file(file, n), n, "a mapping of its options");
+      for (const auto& entry : detail::map_entries(n)) {
+        const std::string& name = entry.name;
         bool found = false;
         detail::for_each_field(v, [&](std::string_view field_name, auto& field) {
           if (found || field_name != name) return;
           found = true;
-          apply_node(field, it->second, detail::join(key, name), file);
+          apply_node(field, *entry.value, detail::join(key, name), file);
         });
-        if (!found) throw unknown(detail::join(key, name), Source::file(file, it->first));
+        if (!found) throw unknown(detail::join(key, name), Source::file(file, *entry.key));
       }
     } else if constexpr (detail::is_variant<T>::value) {
       // "Adam", or LightningCLI's {class_path: torch.optim.Adam, init_args: {lr: 0.001}}.
-      if (n.IsScalar()) {
-        detail::select_alternative(v, n.Scalar(), key, Source::file(file, n));
+      if (detail::is_scalar(n)) {
+        detail::select_alternative(v, detail::scalar(n), key, Source::file(file, n));
         record(key, Source::file(file, n));
         return;
       }
-      if (!n.IsMap()) throw detail::wrong_type(key, Source::file(file, n), n, "a class name or class_path / init_args");
-      const YAML::Node class_path = n["class_path"];
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        const std::string name = it->first.Scalar();
-        if (name != "class_path" && name != "init_args") {
-          const std::vector<std::string> valid{detail::join(key, "class_path"), detail::join(key, "init_args")};
-          throw Error(fmt::format("volt: cli: {}: unknown key \"{}\"; the closest valid key is \"{}\".",
-                                  Source::file(file, it->first).where, detail::join(key, name),
-                                  closest_key(detail::join(key, name), valid)));
-        }
+      if (!detail::is_map(n)) throw detail::wrong_type(key, Source::file(file, n), n, "a class name or class_path / init_args");
+      detail::check_class_path_keys(n, key, file);
+      if (const auto class_path = detail::child(n, "class_path")) {
+        detail::select_alternative(v, detail::scalar(**class_path), key, Source::file(file, **class_path));
+        record(key, Source::file(file, **class_path));
       }
-      if (class_path) {
-        detail::select_alternative(v, class_path.Scalar(), key, Source::file(file, class_path));
-        record(key, Source::file(file, class_path));
-      }
-      if (const YAML::Node init_args = n["init_args"])
-        std::visit([&](auto& alt) { apply_node(alt, init_args, key, file); }, v);
+      if (const auto init_args = detail::child(n, "init_args"))
+        std::visit([&](auto& alt) { apply_node(alt, **init_args, key, file); }, v);
     } else {
-      read_scalar(n, v, key, Source::file(file, n));
-      record(key, Source::file(file, n));
+      const Source src = Source::file(file, n);
+      read_scalar(n, v, key, src);
+      record(key, src);
     }
   }
 
@@ -358,21 +311,12 @@ class Config {
   void apply_path(T& v, std::string_view rest, const std::string& prefix, const std::string& key,
                   const std::string& text, const Source& src) {
     if (rest.empty()) {
-      YAML::Node node;
-      if constexpr (detail::takes_raw_text<T>()) {
-        node = text == "null" ? YAML::Node() : YAML::Node(text);
-      } else {
-        try {
-          node = YAML::Load(text);
-        } catch (const YAML::Exception& e) {
-          throw Error(fmt::format("volt: cli: {}: key \"{}\": \"{}\" is not a valid value: {}.", src.where, key, text,
-                                  e.msg));
-        }
-      }
+      const detail::OwnedNode owned = detail::value_node(text, detail::takes_raw_text<T>(), key, src);
+      const YAML::Node& node = *owned;
       if constexpr (detail::HanaStruct<T> || detail::is_variant<T>::value) {
         if constexpr (detail::is_variant<T>::value) {
-          if (node.IsScalar()) {
-            detail::select_alternative(v, node.Scalar(), key, src);
+          if (detail::is_scalar(node)) {
+            detail::select_alternative(v, detail::scalar(node), key, src);
             record(key, src);
             return;
           }
@@ -424,21 +368,22 @@ class Config {
 
   template <class T>
   static void emit(std::string& out, int indent, std::string_view name, const T& v) {
-    const std::string pad(static_cast<std::size_t>(indent), ' ');
     if constexpr (detail::HanaStruct<T>) {
       std::string body;
       detail::for_each_field(v, [&](std::string_view field_name, const auto& field) { emit(body, indent + 2, field_name, field); });
-      out += body.empty() ? fmt::format("{}{}: {{}}\n", pad, name) : fmt::format("{}{}:\n{}", pad, name, body);
+      detail::emit_block(out, indent, name, body);
     } else if constexpr (detail::is_variant<T>::value) {
-      out += fmt::format("{}{}:\n", pad, name);
+      std::string body;
       std::visit(
           [&](const auto& alt) {
-            out += fmt::format("{}  class_path: {}\n", pad, detail::alternative_name<std::remove_cvref_t<decltype(alt)>>());
-            emit(out, indent + 2, "init_args", alt);
+            detail::emit_line(body, indent + 2, "class_path",
+                              std::string(detail::alternative_name<std::remove_cvref_t<decltype(alt)>>()));
+            emit(body, indent + 2, "init_args", alt);
           },
           v);
+      detail::emit_block(out, indent, name, body);
     } else {
-      out += fmt::format("{}{}: {}\n", pad, name, scalar_text(v));
+      detail::emit_line(out, indent, name, scalar_text(v));
     }
   }
 
@@ -448,3 +393,7 @@ class Config {
 };
 
 }  // namespace volt::cli
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/cli/impl/config.ipp>
+#endif

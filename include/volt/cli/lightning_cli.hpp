@@ -15,16 +15,16 @@
 // An optional std::variant of BOOST_HANA option structs (each with a static cli_name) is the
 // `optimizer` group (`--optimizer SGD --optimizer.lr 0.1`), handed to the Module's constructor
 // after its hp: Module(hp, optimizer).
-#include <algorithm>
+//
+// What does not depend on the Trainer's types (splitting the command line, the aliases, the
+// environment, --help's text, the error messages, config.yaml's path) is in non-template
+// functions (cli/impl/lightning_cli.ipp, compiled once in the separately compiled mode).
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
-#include <random>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -33,18 +33,13 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
 #include <volt/checkpoint/checkpoint_file.hpp>
 #include <volt/checkpoint/module_state.hpp>
 #include <volt/cli/config.hpp>
 #include <volt/cli/options_reflection.hpp>
 #include <volt/cli/value.hpp>
-#include <volt/core/seed.hpp>
+#include <volt/detail/config.hpp>
 #include <volt/trainer.hpp>
-
-extern char** environ;  // POSIX: the process's environment, for the VOLT_* variables
 
 namespace volt::cli {
 
@@ -106,11 +101,47 @@ constexpr bool has_step() {
   return false;
 }
 
-inline std::optional<Subcommand> subcommand_named(std::string_view s) {
-  for (auto c : {Subcommand::fit, Subcommand::validate, Subcommand::test, Subcommand::predict})
-    if (to_string(c) == s) return c;
-  return std::nullopt;
-}
+VOLT_INLINE std::optional<Subcommand> subcommand_named(std::string_view s);
+
+// The subcommand args[0] names (then the options start at 1), else the default one; cli::Error
+// when there is neither (a lone --help needs none).
+VOLT_INLINE std::pair<Subcommand, std::size_t> pick_subcommand(const std::vector<std::string>& args,
+                                                               const Settings& settings);
+
+// The command line after the subcommand: --config files and --key value flags in order, up to a
+// --help. cli::Error for an argument that is not an option or an option that lacks its value.
+struct Arguments {
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::string>> flags;  // key, value
+  bool print_config = false;
+  bool help = false;
+};
+VOLT_INLINE Arguments split_arguments(const std::vector<std::string>& args, std::size_t first,
+                                      const std::vector<OptionInfo>& options);
+
+// An old flag becomes its replacement; one that names several flags ("--a --b") gives each the value.
+VOLT_INLINE std::vector<std::string> with_aliases(std::vector<std::string> args, const Settings& settings);
+
+// The process's <prefix>_* environment variables.
+VOLT_INLINE std::map<std::string, std::string> environment(const std::string& prefix);
+
+VOLT_INLINE std::string help_text(std::string_view program, const Settings& settings,
+                                  const std::vector<OptionInfo>& options);
+
+// An options check's message, with where the option it names was set.
+VOLT_INLINE std::string with_provenance(const std::string& message,
+                                        const std::map<std::string, std::string>& provenance);
+
+VOLT_INLINE Error cannot_run(Subcommand s);
+
+// Lightning's seed_everything: true picks a seed (recorded in the saved config), then seeds.
+VOLT_INLINE void apply_seed(SeedEverything& seed);
+
+// Whether this process is global rank 0 (RANK unset or "0"): only it writes config.yaml.
+VOLT_INLINE bool writes_config();
+// config.yaml's path in `dir`, the folder made; cli::Error when another run's file is there.
+VOLT_INLINE std::filesystem::path prepare_config_path(const std::filesystem::path& dir, const Settings& settings);
+VOLT_INLINE void write_text(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace detail
 
@@ -162,68 +193,22 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   // args: the command line without the program name. Throws cli::Error.
   Parsed parse(std::vector<std::string> args, const std::map<std::string, std::string>& env = {},
                std::string_view program = "prog") const {
-    args = with_aliases(std::move(args));
+    args = detail::with_aliases(std::move(args), settings_);
     Parsed out;
     out.values = defaults_;
-    std::size_t i = 0;
-    if (!args.empty() && !args[0].starts_with("-")) {
-      const auto sub = detail::subcommand_named(args[0]);
-      if (!sub)
-        throw Error(fmt::format("volt: cli: unknown subcommand \"{}\"; the closest is \"{}\" (choose one of fit, "
-                                "validate, test, predict).",
-                                args[0], closest_key(args[0], {"fit", "validate", "test", "predict"})));
-      out.subcommand = *sub;
-      i = 1;
-    } else if (settings_.default_subcommand) {
-      out.subcommand = *settings_.default_subcommand;
-    } else if (args.empty() || (args[0] != "--help" && args[0] != "-h")) {
-      throw Error("volt: cli: give a subcommand: fit, validate, test or predict (--help lists the options).");
-    }
+    const auto [subcommand, first] = detail::pick_subcommand(args, settings_);
+    out.subcommand = subcommand;
     auto config = config_of(out.values);
-    const auto& options = config.options();
-    const auto type_of = [&](const std::string& key) -> std::string {
-      for (const auto& o : options)
-        if (o.key == key) return o.type;
-      return {};
-    };
-
-    std::vector<std::string> files;
-    std::vector<std::pair<std::string, std::string>> flags;  // key, value
-    bool print_config = false;
-    for (; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      if (arg == "--help" || arg == "-h") {
-        out.output = help(program, config);
-        return out;
-      }
-      if (arg == "--print_config") {
-        print_config = true;
-        continue;
-      }
-      if (!arg.starts_with("--"))
-        throw Error(fmt::format("volt: cli: unexpected argument \"{}\"; options are written --key value.", arg));
-      std::string key = arg.substr(2);
-      std::optional<std::string> value;
-      if (const auto eq = key.find('='); eq != std::string::npos) {
-        value = key.substr(eq + 1);
-        key.resize(eq);
-      }
-      if (!value) {
-        const bool next_is_value = i + 1 < args.size() && !args[i + 1].starts_with("--");
-        if (next_is_value) value = args[++i];
-        else if (type_of(key) == "bool" || type_of(key) == "bool | null") value = "true";  // --trainer.barebones
-        else if (key == "config" || !type_of(key).empty())
-          throw Error(fmt::format("volt: cli: command line: --{} needs a value.", key));
-      }
-      if (key == "config") files.push_back(*value);
-      else flags.emplace_back(key, value.value_or(""));
+    const auto arguments = detail::split_arguments(args, first, config.options());
+    if (arguments.help) {
+      out.output = detail::help_text(program, settings_, config.options());
+      return out;
     }
-
-    for (const auto& file : files) config.apply_file(load_file(file), file);
+    for (const auto& file : arguments.files) config.apply_file(*detail::load_config_file(file), file);
     if (settings_.default_env) config.apply_env(env, settings_.env_prefix);
-    for (const auto& [key, value] : flags) config.apply_text(key, value, {fmt::format("command line --{}", key)});
+    for (const auto& [key, value] : arguments.flags) config.apply_text(key, value, {"command line --" + key});
     out.provenance = config.provenance();
-    if (print_config) out.output = config.yaml();
+    if (arguments.print_config) out.output = config.yaml();
     return out;
   }
 
@@ -235,7 +220,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "prog";
     std::optional<Parsed> parsed;
     try {
-      parsed = parse(std::move(args), environment(settings_.env_prefix), program);
+      parsed = parse(std::move(args), detail::environment(settings_.env_prefix), program);
     } catch (const Error& e) {
       std::cerr << e.what() << std::endl;
       return 2;
@@ -274,17 +259,13 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     Values& v = parsed.values;
     Outcome outcome{.subcommand = parsed.subcommand};
     check_subcommand(parsed.subcommand);
-    // Lightning: seed_everything: true picks a seed, which the saved config then records.
-    if (const bool* on = std::get_if<bool>(&v.seed_everything.value); on && *on)
-      v.seed_everything = static_cast<std::int64_t>(std::random_device{}() & 0x7FFFFFFF);
-    if (const auto* seed = std::get_if<std::int64_t>(&v.seed_everything.value))
-      volt::seed_everything(static_cast<std::uint64_t>(*seed));
+    detail::apply_seed(v.seed_everything);
 
     auto built = [&](auto&& make) {
       try {
         return make();
       } catch (const std::invalid_argument& e) {
-        throw Error(with_provenance(e.what(), parsed.provenance));
+        throw Error(detail::with_provenance(e.what(), parsed.provenance));
       }
     };
     // The options are checked as the objects are built, before anything runs or is written.
@@ -327,7 +308,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   // --help: every option with its type and default.
   std::string help(std::string_view program) const {
     Values v = defaults_;
-    return help(program, config_of(v));
+    return detail::help_text(program, settings_, config_of(v).options());
   }
 
   const Values& defaults() const noexcept { return defaults_; }
@@ -364,111 +345,19 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     else return Cb(options);
   }
 
-  static std::map<std::string, std::string> environment(const std::string& prefix) {
-    std::map<std::string, std::string> out;
-    for (char** e = environ; e && *e; ++e) {
-      const std::string_view entry(*e);
-      const auto eq = entry.find('=');
-      if (eq != std::string_view::npos && entry.starts_with(prefix + "_"))
-        out.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-    }
-    return out;
-  }
-
-  // An old flag becomes its replacement; one that names several flags ("--a --b") gives each the value.
-  std::vector<std::string> with_aliases(std::vector<std::string> args) const {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      const auto alias = std::find_if(settings_.aliases.begin(), settings_.aliases.end(), [&](const auto& a) {
-        return arg == a.first || arg.starts_with(a.first + "=");
-      });
-      if (alias == settings_.aliases.end()) {
-        out.push_back(arg);
-        continue;
-      }
-      const auto& [old_flag, replacement] = *alias;
-      if (replacement.find('=') != std::string::npos) {  // a complete flag: takes no value
-        out.push_back(replacement);
-        continue;
-      }
-      std::optional<std::string> value;
-      if (arg.size() > old_flag.size()) value = arg.substr(old_flag.size() + 1);
-      else if (i + 1 < args.size()) value = args[++i];
-      std::istringstream targets(replacement);
-      for (std::string target; targets >> target;) out.push_back(value ? target + "=" + *value : target);
-    }
-    return out;
-  }
-
-  static YAML::Node load_file(const std::string& file) {
-    std::ifstream in(file);
-    if (!in) throw Error(fmt::format("volt: cli: --config {}: the file cannot be read.", file));
-    try {
-      return YAML::Load(in);
-    } catch (const YAML::ParserException& e) {
-      throw Error(fmt::format("volt: cli: {}:{}: not valid YAML or JSON: {}.", file, e.mark.line + 1, e.msg));
-    }
-  }
-
-  template <class Cfg>
-  std::string help(std::string_view program, const Cfg& config) const {
-    std::string out = fmt::format("usage: {} [fit|validate|test|predict] [--config FILE]... [--print_config] [--KEY VALUE]...\n", program);
-    if (!settings_.description.empty()) out += fmt::format("\n{}\n", settings_.description);
-    out += fmt::format("\nsubcommands: fit, validate, test, predict{}\n",
-                       settings_.default_subcommand
-                           ? fmt::format(" (default: {})", to_string(*settings_.default_subcommand))
-                           : std::string{});
-    out += "\noptions (precedence: defaults < --config files < environment < flags):\n";
-    out += "  --config FILE        a YAML or JSON config file; repeatable, later files win\n";
-    out += "  --print_config       print the merged configuration as YAML and exit\n";
-    out += "  --help               this text\n";
-    for (const auto& o : config.options())
-      out += fmt::format("  --{} {}  (default: {}){}\n", o.key, o.type, o.value,
-                         o.note.empty() ? std::string{} : fmt::format("  [{}]", o.note));
-    if (settings_.default_env)
-      out += fmt::format("\nEvery option can also come from the environment: {} sets --trainer.max_epochs.\n",
-                         Cfg::env_name(settings_.env_prefix, "trainer.max_epochs") + "=3");
-    for (const auto& [old_flag, new_flag] : settings_.aliases)
-      out += fmt::format("{}  {} is {}\n", &old_flag == &settings_.aliases.front().first ? "\nolder flags:\n" : "",
-                         old_flag, new_flag);
-    return out;
-  }
-
-  static std::string with_provenance(const std::string& message, const std::map<std::string, std::string>& provenance) {
-    for (const auto& [key, where] : provenance) {
-      const auto field = key.substr(key.rfind('.') + 1);
-      if (message.find(field + "=") != std::string::npos)
-        return fmt::format("{} (--{} was set by {})", message, key, where);
-    }
-    return message;
-  }
-
   void check_subcommand(Subcommand s) const {
     const bool ok = s == Subcommand::fit || (s == Subcommand::validate && can_validate) ||
                     (s == Subcommand::test && can_test) || (s == Subcommand::predict && can_predict);
-    if (!ok)
-      throw Error(fmt::format("volt: cli: this program cannot {}: its Module or DataModule lacks the {} step or "
-                              "loader.",
-                              to_string(s), to_string(s)));
+    if (!ok) throw detail::cannot_run(s);
   }
 
   // LightningCLI's SaveConfigCallback: config.yaml in the run's log folder, on global rank 0,
   // refusing to replace another run's file.
   std::filesystem::path save_config(trainer_type& trainer, Parsed& parsed) const {
-    if (const char* rank = std::getenv("RANK"); rank && std::string_view(rank) != "0") return {};
-    const auto dir = trainer.log_dir();
-    const auto path = dir / settings_.config_filename;
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec) && !settings_.overwrite_config)
-      throw Error(fmt::format(
-          "volt: cli: {} already exists: another run wrote it. Aborting to avoid overwriting its results; use "
-          "another log folder (--trainer.default_root_dir), delete the file, or set Settings.overwrite_config.",
-          path.string()));
-    std::filesystem::create_directories(dir);
+    if (!detail::writes_config()) return {};
+    const auto path = detail::prepare_config_path(trainer.log_dir(), settings_);
     Values copy = parsed.values;
-    const std::string text = config_of(copy).yaml();
-    std::ofstream(path) << text;
+    detail::write_text(path, config_of(copy).yaml());
     return path;
   }
 
@@ -478,3 +367,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
 };
 
 }  // namespace volt::cli
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/cli/impl/lightning_cli.ipp>
+#endif

@@ -12,30 +12,39 @@
 // std::variant of Hana structs that each name themselves (`static constexpr std::string_view
 // cli_name = "Adam";`, written as LightningCLI's class_path / init_args). Any other field type is
 // a compile error naming the struct and the field (cli/config.hpp).
-#include <algorithm>
+//
+// The leaves (reading a YAML scalar into a bool, an integer, a float, a string, an enum's name;
+// the error messages; writing a value back) do not depend on the user's structs: they are
+// non-template functions, defined in cli/impl/value.ipp (compiled once in the separately compiled
+// mode), and the templates here only pick one and convert. The templates never touch a
+// YAML::Node's members, so this header needs only yaml-cpp's forward declaration (yaml-cpp's own
+// headers declare `namespace YAML { class Node; }` the same way).
 #include <array>
-#include <charconv>
 #include <chrono>
-#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/hana/concept/struct.hpp>
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <volt/callbacks/mode.hpp>
-#include <volt/callbacks/timer.hpp>
 #include <volt/core/trainer_options.hpp>
-#include <volt/reflect/python_format.hpp>
+#include <volt/detail/config.hpp>
+
+namespace YAML {
+class Node;
+}  // namespace YAML
 
 namespace volt::cli {
 
@@ -50,10 +59,7 @@ class Error : public std::runtime_error {
 // "command line".
 struct Source {
   std::string where = "command line";
-  static Source file(const std::string& path, const YAML::Node& node) {
-    const auto mark = node.Mark();
-    return {mark.line >= 0 ? fmt::format("{}:{}", path, mark.line + 1) : path};
-  }
+  VOLT_INLINE static Source file(const std::string& path, const YAML::Node& node);
 };
 
 // The names an enum's values have on the command line and in config files. Specialize it for an
@@ -134,26 +140,47 @@ constexpr bool takes_raw_text() {
   else return std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>;
 }
 
+// ---- YAML nodes where yaml-cpp is only declared ------------------------------------------------
+
+// A YAML node owned by value (yaml-cpp's Node is incomplete here).
+class OwnedNode {
+ public:
+  VOLT_INLINE OwnedNode();  // a null node
+  VOLT_INLINE explicit OwnedNode(const YAML::Node& node);
+  VOLT_INLINE OwnedNode(OwnedNode&& other) noexcept;
+  VOLT_INLINE OwnedNode& operator=(OwnedNode&& other) noexcept;
+  VOLT_INLINE ~OwnedNode();
+  const YAML::Node& operator*() const noexcept { return *node_; }
+
+ private:
+  std::unique_ptr<YAML::Node> node_;
+};
+
+// One `key: value` of a mapping, in the file's order.
+struct MapEntry {
+  std::string name;
+  OwnedNode key;
+  OwnedNode value;
+};
+
+VOLT_INLINE bool is_null(const YAML::Node& n);
+VOLT_INLINE bool is_map(const YAML::Node& n);
+VOLT_INLINE bool is_scalar(const YAML::Node& n);
+VOLT_INLINE std::string scalar(const YAML::Node& n);
+VOLT_INLINE std::vector<MapEntry> map_entries(const YAML::Node& n);
+// n[name], or nullopt when the mapping has no such key.
+VOLT_INLINE std::optional<OwnedNode> child(const YAML::Node& n, const char* name);
+// A command-line or environment value as a node: parsed as YAML, or (`raw`, for a string or path
+// field) the text as it is, "null" being null. A text that is not YAML throws cli::Error.
+VOLT_INLINE OwnedNode value_node(const std::string& text, bool raw, const std::string& key, const Source& src);
+// A --config file, parsed; cli::Error when it cannot be read or is not YAML / JSON.
+VOLT_INLINE OwnedNode load_config_file(const std::string& file);
+
 // ---- YAML 1.1 plain scalars, as PyYAML resolves them -----------------------------------------
 
-inline bool is_quoted(const YAML::Node& n) { return n.Tag() == "!"; }
-
-inline bool plain_is_null(const YAML::Node& n) {
-  if (n.IsNull()) return true;
-  if (!n.IsScalar() || is_quoted(n)) return false;
-  const auto& s = n.Scalar();
-  return s == "null" || s == "Null" || s == "NULL" || s == "~" || s.empty();
-}
-
-inline std::optional<bool> plain_bool(const YAML::Node& n) {
-  if (!n.IsScalar() || is_quoted(n)) return std::nullopt;
-  const auto& s = n.Scalar();
-  for (std::string_view t : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
-    if (s == t) return true;
-  for (std::string_view f : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
-    if (s == f) return false;
-  return std::nullopt;
-}
+VOLT_INLINE bool is_quoted(const YAML::Node& n);
+VOLT_INLINE bool plain_is_null(const YAML::Node& n);
+VOLT_INLINE std::optional<bool> plain_bool(const YAML::Node& n);
 
 enum class NumberKind { none, integer, floating, integer_out_of_range };
 
@@ -163,105 +190,57 @@ struct Number {
   double d = 0.0;
 };
 
-inline Number plain_number(const YAML::Node& n) {
-  if (!n.IsScalar() || is_quoted(n)) return {};
-  std::string s = n.Scalar();
-  std::erase(s, '_');  // YAML 1.1 allows 1_000
-  if (s.empty()) return {};
-  const char* first = s.data() + (s[0] == '+' ? 1 : 0);
-  const char* last = s.data() + s.size();
-  std::int64_t i = 0;
-  const auto [end, ec] = std::from_chars(first, last, i);
-  if (end == last && ec == std::errc{}) return {NumberKind::integer, i, static_cast<double>(i)};
-  if (end == last && ec == std::errc::result_out_of_range) return {NumberKind::integer_out_of_range};
-  std::string_view body(s);
-  bool negative = false;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
-    negative = body[0] == '-';
-    body.remove_prefix(1);
-  }
-  if (body == ".inf" || body == ".Inf" || body == ".INF")
-    return {NumberKind::floating, 0, negative ? -std::numeric_limits<double>::infinity()
-                                              : std::numeric_limits<double>::infinity()};
-  if (s == ".nan" || s == ".NaN" || s == ".NAN") return {NumberKind::floating, 0, std::nan("")};
-  // A float needs a digit; strtod alone would also take "inf", "nan" and hex.
-  if (body.empty() || body.find_first_not_of("0123456789.eE+-") != std::string_view::npos ||
-      body.find_first_of("0123456789") == std::string_view::npos)
-    return {};
-  double d = 0.0;
-  const auto [fend, fec] = std::from_chars(first, last, d);
-  if (fend != last || (fec != std::errc{} && fec != std::errc::result_out_of_range)) return {};
-  if (fec == std::errc::result_out_of_range) return {NumberKind::integer_out_of_range};
-  return {NumberKind::floating, 0, d};
-}
-
-inline std::string shown(const YAML::Node& n) {
-  if (n.IsScalar()) return fmt::format("\"{}\"", n.Scalar());
-  if (n.IsNull()) return "null";
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  return e.c_str();
-}
-
-inline Error wrong_type(const std::string& key, const Source& src, const YAML::Node& n, std::string_view wanted) {
-  return Error(fmt::format("volt: cli: {}: key \"{}\": expected {}, got {}.", src.where, key, wanted, shown(n)));
-}
-
-inline Error out_of_range(const std::string& key, const Source& src, const YAML::Node& n, std::string_view range) {
-  return Error(fmt::format("volt: cli: {}: key \"{}\": {} is out of range; {}.", src.where, key, shown(n), range));
-}
+VOLT_INLINE Number plain_number(const YAML::Node& n);
+// A value as a message shows it: "\"abc\"", null, or the node in flow style.
+VOLT_INLINE std::string shown(const YAML::Node& n);
+VOLT_INLINE Error wrong_type(const std::string& key, const Source& src, const YAML::Node& n, std::string_view wanted);
+VOLT_INLINE Error out_of_range(const std::string& key, const Source& src, const YAML::Node& n, std::string_view range);
 
 // ---- PyYAML's spelling of a string scalar (plain when it reads back as the same string) --------
 
-inline bool plain_resolves_to_other(const std::string& s) {
-  YAML::Node n(s);  // an unquoted scalar
-  return plain_is_null(n) || plain_bool(n) || plain_number(n).kind != NumberKind::none;
-}
-
-inline std::string yaml_string(const std::string& s) {
-  bool plain = !s.empty() && s.front() != ' ' && s.back() != ' ' && !plain_resolves_to_other(s) &&
-               std::string_view("-?:,[]{}#&*!|>'\"%@`").find(s.front()) == std::string_view::npos &&
-               s.find(": ") == std::string::npos && s.find(" #") == std::string::npos && s.back() != ':';
-  bool printable = true;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F || u >= 0x80) printable = false;
-  }
-  if (plain && printable) return s;
-  if (printable) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out + "'";
-  }
-  std::string out = "\"";  // bytes outside printable ASCII as escapes (PyYAML's allow_unicode=False)
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') out += fmt::format("\\{}", c);
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (u < 0x20 || u >= 0x7F) out += fmt::format("\\x{:02X}", u);
-    else out += c;
-  }
-  return out + "\"";
-}
-
+VOLT_INLINE bool plain_resolves_to_other(const std::string& s);
+VOLT_INLINE std::string yaml_string(const std::string& s);
 // Lightning's "DD:HH:MM:SS" for whole seconds, else the seconds as a float.
-inline std::string duration_text(double seconds) {
-  if (seconds >= 0 && std::floor(seconds) == seconds && seconds < 1e15) {
-    auto s = static_cast<std::int64_t>(seconds);
-    return fmt::format("'{:02}:{:02}:{:02}:{:02}'", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
-  }
-  return reflect::yaml_float(seconds);
-}
-
+VOLT_INLINE std::string duration_text(double seconds);
 // Lightning's "DD:HH:MM:SS", read by Timer's own parser (nullopt: not that shape).
-inline std::optional<double> parse_dd_hh_mm_ss(const std::string& text) {
-  try {
-    return Timer::parse_duration(text).count();
-  } catch (const std::invalid_argument&) {
-    return std::nullopt;
-  }
+VOLT_INLINE std::optional<double> parse_dd_hh_mm_ss(const std::string& text);
+
+// ---- the leaves, one function per kind of value (each throws cli::Error naming key and source) ----
+
+VOLT_INLINE bool read_bool(const YAML::Node& n, const std::string& key, const Source& src);
+// An integer in [lo, hi].
+VOLT_INLINE std::int64_t read_integer(const YAML::Node& n, const std::string& key, const Source& src, std::int64_t lo,
+                                      std::uint64_t hi);
+// A float whose finite value is at most `max` (the field type's largest).
+VOLT_INLINE double read_floating(const YAML::Node& n, const std::string& key, const Source& src, double max);
+VOLT_INLINE std::string read_text(const YAML::Node& n, const std::string& key, const Source& src);
+// The index of the scalar's value among an enum's `names`.
+VOLT_INLINE std::size_t read_choice(const YAML::Node& n, const std::string& key, const Source& src,
+                                    std::span<const std::string_view> names);
+VOLT_INLINE BatchCount read_batch_count(const YAML::Node& n, const std::string& key, const Source& src);
+VOLT_INLINE FastDevRun read_fast_dev_run(const YAML::Node& n, const std::string& key, const Source& src);
+VOLT_INLINE SeedEverything read_seed(const YAML::Node& n, const std::string& key, const Source& src);
+// Seconds, or "DD:HH:MM:SS".
+VOLT_INLINE double read_seconds(const YAML::Node& n, const std::string& key, const Source& src);
+
+VOLT_INLINE std::string integer_text(std::int64_t v);
+VOLT_INLINE std::string unsigned_text(std::uint64_t v);
+VOLT_INLINE std::string floating_text(double v);
+VOLT_INLINE std::string batch_count_text(const BatchCount& v);
+VOLT_INLINE std::string fast_dev_run_text(const FastDevRun& v);
+VOLT_INLINE std::string seed_text(const SeedEverything& v);
+VOLT_INLINE std::string join_names(std::span<const std::string_view> names, std::string_view separator);
+
+// An enum's names, in enum_names' order.
+template <class E>
+constexpr auto enum_name_list() {
+  constexpr auto& values = enum_names<E>::values;
+  std::array<std::string_view, std::size(values)> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = values[i].first;
+  return out;
 }
+template <class E>
+inline constexpr auto enum_name_list_v = enum_name_list<E>();
 
 }  // namespace detail
 
@@ -269,7 +248,6 @@ inline std::optional<double> parse_dd_hh_mm_ss(const std::string& text) {
 
 template <class T>
 void read_scalar(const YAML::Node& n, T& out, const std::string& key, const Source& src) {
-  using detail::NumberKind;
   if constexpr (detail::is_optional<T>::value) {
     if (detail::plain_is_null(n)) {
       out.reset();
@@ -279,79 +257,24 @@ void read_scalar(const YAML::Node& n, T& out, const std::string& key, const Sour
       out = std::move(inner);
     }
   } else if constexpr (std::is_same_v<T, bool>) {
-    const auto b = detail::plain_bool(n);
-    if (!b) throw detail::wrong_type(key, src, n, "a bool (true or false)");
-    out = *b;
+    out = detail::read_bool(n, key, src);
   } else if constexpr (std::is_integral_v<T>) {
-    const auto num = detail::plain_number(n);
-    constexpr auto lo = std::numeric_limits<T>::min();
-    constexpr auto hi = std::numeric_limits<T>::max();
-    const auto range = fmt::format("use an integer in [{}, {}]", lo, hi);
-    if (num.kind == NumberKind::integer_out_of_range) throw detail::out_of_range(key, src, n, range);
-    if (num.kind != NumberKind::integer) throw detail::wrong_type(key, src, n, "an integer");
-    if constexpr (std::is_unsigned_v<T>) {
-      if (num.i < 0 || static_cast<std::uint64_t>(num.i) > hi) throw detail::out_of_range(key, src, n, range);
-    } else {
-      if (num.i < static_cast<std::int64_t>(lo) || num.i > static_cast<std::int64_t>(hi))
-        throw detail::out_of_range(key, src, n, range);
-    }
-    out = static_cast<T>(num.i);
+    out = static_cast<T>(detail::read_integer(n, key, src, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
+                                              static_cast<std::uint64_t>(std::numeric_limits<T>::max())));
   } else if constexpr (std::is_floating_point_v<T>) {
-    const auto num = detail::plain_number(n);
-    if (num.kind == NumberKind::integer_out_of_range)
-      throw detail::out_of_range(key, src, n, "use a finite floating-point number, .inf or .nan");
-    if (num.kind == NumberKind::none) throw detail::wrong_type(key, src, n, "a floating-point number");
-    if (static_cast<double>(num.d) > static_cast<double>(std::numeric_limits<T>::max()) && std::isfinite(num.d))
-      throw detail::out_of_range(key, src, n, "the number does not fit the field's type");
-    out = static_cast<T>(num.d);
+    out = static_cast<T>(detail::read_floating(n, key, src, static_cast<double>(std::numeric_limits<T>::max())));
   } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>) {
-    if (!n.IsScalar()) throw detail::wrong_type(key, src, n, "a string");
-    out = T(n.Scalar());
+    out = T(detail::read_text(n, key, src));
   } else if constexpr (detail::NamedEnum<T>) {
-    std::string names;
-    for (const auto& [name, value] : enum_names<T>::values) {
-      if (n.IsScalar() && n.Scalar() == name) {
-        out = value;
-        return;
-      }
-      names += fmt::format("{}{}", names.empty() ? "" : ", ", name);
-    }
-    throw detail::wrong_type(key, src, n, fmt::format("one of {}", names));
+    out = enum_names<T>::values[detail::read_choice(n, key, src, detail::enum_name_list_v<T>)].second;
   } else if constexpr (std::is_same_v<T, BatchCount>) {
-    const auto num = detail::plain_number(n);
-    if (num.kind == NumberKind::integer_out_of_range)
-      throw detail::out_of_range(key, src, n, "use a number of batches or a fraction in [0.0, 1.0]");
-    if (num.kind == NumberKind::none)
-      throw detail::wrong_type(key, src, n, "an int (a number of batches) or a float (a fraction)");
-    out = num.kind == NumberKind::integer ? BatchCount(num.i) : BatchCount(num.d);
+    out = detail::read_batch_count(n, key, src);
   } else if constexpr (std::is_same_v<T, FastDevRun>) {
-    if (const auto b = detail::plain_bool(n)) {
-      out = *b;
-      return;
-    }
-    const auto num = detail::plain_number(n);
-    if (num.kind != NumberKind::integer) throw detail::wrong_type(key, src, n, "a bool or a number of batches");
-    out = num.i;
+    out = detail::read_fast_dev_run(n, key, src);
   } else if constexpr (std::is_same_v<T, SeedEverything>) {
-    if (const auto b = detail::plain_bool(n)) {
-      out = *b;
-      return;
-    }
-    const auto num = detail::plain_number(n);
-    if (num.kind == NumberKind::integer_out_of_range) throw detail::out_of_range(key, src, n, "use a 64-bit seed");
-    if (num.kind != NumberKind::integer) throw detail::wrong_type(key, src, n, "true, false or an integer seed");
-    out = num.i;
+    out = detail::read_seed(n, key, src);
   } else if constexpr (detail::is_duration<T>::value) {
-    const auto num = detail::plain_number(n);
-    double seconds = 0.0;
-    if (num.kind == NumberKind::integer || num.kind == NumberKind::floating) {
-      seconds = num.d;
-    } else if (const auto parsed = n.IsScalar() ? detail::parse_dd_hh_mm_ss(n.Scalar()) : std::nullopt) {
-      seconds = *parsed;
-    } else {
-      throw detail::wrong_type(key, src, n, "a duration: seconds, or \"DD:HH:MM:SS\"");
-    }
-    out = std::chrono::duration_cast<T>(std::chrono::duration<double>(seconds));
+    out = std::chrono::duration_cast<T>(std::chrono::duration<double>(detail::read_seconds(n, key, src)));
   }
 }
 
@@ -363,10 +286,12 @@ std::string scalar_text(const T& v) {
     return v ? scalar_text(*v) : std::string("null");
   } else if constexpr (std::is_same_v<T, bool>) {
     return v ? "true" : "false";
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    return detail::integer_text(v);
   } else if constexpr (std::is_integral_v<T>) {
-    return fmt::format("{}", v);
+    return detail::unsigned_text(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    return reflect::yaml_float(static_cast<double>(v));
+    return detail::floating_text(static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return detail::yaml_string(v);
   } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
@@ -376,12 +301,11 @@ std::string scalar_text(const T& v) {
       if (value == v) return std::string(name);
     return "null";
   } else if constexpr (std::is_same_v<T, BatchCount>) {
-    return v.is_fraction() ? reflect::yaml_float(v.fraction()) : fmt::format("{}", v.count());
+    return detail::batch_count_text(v);
   } else if constexpr (std::is_same_v<T, FastDevRun>) {
-    return v.batches() == 0 ? "false" : v.batches() == 1 ? "true" : fmt::format("{}", v.batches());
+    return detail::fast_dev_run_text(v);
   } else if constexpr (std::is_same_v<T, SeedEverything>) {
-    if (const bool* b = std::get_if<bool>(&v.value)) return *b ? "true" : "false";
-    return fmt::format("{}", std::get<std::int64_t>(v.value));
+    return detail::seed_text(v);
   } else if constexpr (detail::is_duration<T>::value) {
     return detail::duration_text(std::chrono::duration<double>(v).count());
   }
@@ -390,17 +314,14 @@ std::string scalar_text(const T& v) {
 // What --help shows as a field's type.
 template <class T>
 std::string type_name() {
-  if constexpr (detail::is_optional<T>::value) return fmt::format("{} | null", type_name<typename T::value_type>());
+  if constexpr (detail::is_optional<T>::value) return type_name<typename T::value_type>() + " | null";
   else if constexpr (std::is_same_v<T, bool>) return "bool";
   else if constexpr (std::is_integral_v<T>) return "int";
   else if constexpr (std::is_floating_point_v<T>) return "float";
   else if constexpr (std::is_same_v<T, std::string>) return "str";
   else if constexpr (std::is_same_v<T, std::filesystem::path>) return "path";
-  else if constexpr (detail::NamedEnum<T>) {
-    std::string names;
-    for (const auto& [name, value] : enum_names<T>::values) names += fmt::format("{}{}", names.empty() ? "" : "|", name);
-    return names;
-  } else if constexpr (std::is_same_v<T, BatchCount>) return "int | float";
+  else if constexpr (detail::NamedEnum<T>) return detail::join_names(detail::enum_name_list_v<T>, "|");
+  else if constexpr (std::is_same_v<T, BatchCount>) return "int | float";
   else if constexpr (std::is_same_v<T, FastDevRun>) return "bool | int";
   else if constexpr (std::is_same_v<T, SeedEverything>) return "bool | int";
   else if constexpr (detail::is_duration<T>::value) return "seconds | DD:HH:MM:SS";
@@ -408,3 +329,7 @@ std::string type_name() {
 }
 
 }  // namespace volt::cli
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/cli/impl/value.ipp>
+#endif

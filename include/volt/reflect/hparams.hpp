@@ -156,12 +156,14 @@ namespace detail {
 
 VOLT_INLINE const char* hparam_kind(const HParamValue& v);
 
+// The errors of the way back, the same for every field type: built once, not in each template.
+VOLT_INLINE std::invalid_argument hparam_mismatch(const HParamValue& v, const std::string& key, const char* wanted);
+// The value stored under `key`; std::invalid_argument when there is none.
+VOLT_INLINE const HParamValue& stored_hparam(const HParamDict& in, const std::string& key);
+
 template <class V>
 void read_hparam_value(const HParamValue& v, const std::string& key, V& out) {
-  const auto mismatch = [&](const char* wanted) {
-    return std::invalid_argument(
-        fmt::format("hyperparameter \"{}\" is {} in the checkpoint, but the field wants {}", key, hparam_kind(v), wanted));
-  };
+  const auto mismatch = [&](const char* wanted) { return hparam_mismatch(v, key, wanted); };
   if constexpr (std::is_same_v<V, HParamValue>) {
     out = v;
   } else if constexpr (std::is_same_v<V, bool>) {
@@ -202,9 +204,7 @@ void read_hparam(const HParamDict& in, const std::string& key, T& out) {
       read_hparam(in, key.empty() ? field : key + "/" + field, boost::hana::second(accessor)(out));
     });
   } else {
-    const HParamValue* v = in.find(key);
-    if (v == nullptr) throw std::invalid_argument(fmt::format("hyperparameter \"{}\" is missing", key));
-    read_hparam_value(*v, key, out);
+    read_hparam_value(stored_hparam(in, key), key, out);
   }
 }
 

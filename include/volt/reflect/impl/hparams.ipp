@@ -33,6 +33,17 @@ VOLT_INLINE const char* hparam_kind(const HParamValue& v) {
   return names[v.index()];
 }
 
+VOLT_INLINE std::invalid_argument hparam_mismatch(const HParamValue& v, const std::string& key, const char* wanted) {
+  return std::invalid_argument(
+      fmt::format("hyperparameter \"{}\" is {} in the checkpoint, but the field wants {}", key, hparam_kind(v), wanted));
+}
+
+VOLT_INLINE const HParamValue& stored_hparam(const HParamDict& in, const std::string& key) {
+  const HParamValue* v = in.find(key);
+  if (v == nullptr) throw std::invalid_argument(fmt::format("hyperparameter \"{}\" is missing", key));
+  return *v;
+}
+
 }  // namespace detail
 
 VOLT_INLINE nlohmann::json hparams_to_json(const HParamDict& dict) {
