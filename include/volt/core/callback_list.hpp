@@ -21,17 +21,6 @@
 namespace volt {
 
 namespace detail {
-template <class T>
-struct unwrap_optional {
-  using type = T;
-};
-template <class T>
-struct unwrap_optional<std::optional<T>> {
-  using type = T;
-};
-template <class T>
-using unwrap_optional_t = typename unwrap_optional<std::remove_cvref_t<T>>::type;
-
 template <class R>
 struct callback_tuple {
   using type = std::tuple<std::remove_cvref_t<R>>;

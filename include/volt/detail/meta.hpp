@@ -2,6 +2,7 @@
 // Small metaprogramming helpers shared by volt's headers.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -41,5 +42,17 @@ template <template <class...> class Template, class... A>
 struct is_specialization_of<Template<A...>, Template> : std::true_type {};
 template <class T, template <class...> class Template>
 inline constexpr bool is_specialization_of_v = is_specialization_of<std::remove_cvref_t<T>, Template>::value;
+
+// A callback as the loops see it: a std::optional<C> (a built-in the Trainer may switch off) as C.
+template <class T>
+struct unwrap_optional {
+  using type = T;
+};
+template <class T>
+struct unwrap_optional<std::optional<T>> {
+  using type = T;
+};
+template <class T>
+using unwrap_optional_t = typename unwrap_optional<std::remove_cvref_t<T>>::type;
 
 }  // namespace volt::detail

@@ -78,16 +78,6 @@ template <class Hook, class T>
 concept may_have = !surely_absent<Hook, std::remove_cvref_t<T>>;
 
 namespace detail {
-// A callback as for_each_callback visits it: a std::optional<C> element as C.
-template <class T>
-struct callback_type {
-  using type = T;
-};
-template <class T>
-struct callback_type<std::optional<T>> {
-  using type = T;
-};
-
 template <class C, class F>
 constexpr void visit_callback(C& cb, F& f) {
   f(cb);
@@ -172,7 +162,7 @@ constexpr void for_each_callback(std::tuple<Callbacks...>& callbacks, F&& f) {
 // instantiated for the others, and no loop at all when none may have it.
 template <class Hook, class... Callbacks, class F>
 constexpr void for_each_callback_with(Hook, std::tuple<Callbacks...>& callbacks, F&& f) {
-  if constexpr ((may_have<Hook, typename detail::callback_type<std::remove_cvref_t<Callbacks>>::type> || ...)) {
+  if constexpr ((may_have<Hook, ::volt::detail::unwrap_optional_t<Callbacks>> || ...)) {
     for_each_callback(callbacks, [&](auto& cb) {
       if constexpr (may_have<Hook, decltype(cb)>) f(cb);
     });
