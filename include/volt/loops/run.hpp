@@ -198,10 +198,11 @@ struct Run {
   }
 
   // Profiling only: the hook on each callback for which `select(cb)` is a std::true_type, each
-  // timed (the profiler itself is not).
+  // timed (the profiler itself is not). Every callback, with the hook or not: Lightning's
+  // profiler times a callback's hook even when it is the base class's no-op.
   template <class Hook, class Select, class... A>
   void emit_callbacks_where(Hook hook, Select select, A&... args) {
-    hooks::for_each_callback_with(hook, callbacks, [&](auto& cb) {
+    hooks::for_each_callback(callbacks, [&](auto& cb) {
       if constexpr (decltype(select(cb))::value) {
         if constexpr (!ProfilerCallback<decltype(cb)>) {
           [[maybe_unused]] auto timed = profile_hook<CallbackAction, decltype(cb), Hook>();
