@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -39,7 +40,7 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <volt/callbacks/filename_template.hpp>
 #include <volt/callbacks/mode.hpp>
@@ -117,6 +118,8 @@ class ModelCheckpoint {
 
   // Lightning's keys. Scores are numbers, or "inf" / "-inf" / "nan"; a missing one is null.
   VOLT_INLINE nlohmann::json state_dict() const;
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
 
   // As Lightning: everything is restored when the checkpoint was written with the same dirpath,
   // else only best_model_path (with a warning). Loaded before setup() while dirpath is still
@@ -214,7 +217,8 @@ class ModelCheckpoint {
   bool validation_has_run_ = false;    // a missing monitor is an error once validation has run
   bool validated_this_epoch_ = false;  // stands in for num_val_batches (see should_save_on_train_epoch_end)
   bool warned_missing_monitor_ = false;
-  std::optional<nlohmann::json> pending_state_{};
+  // Immutable once set (shared by copies); a pointer, so this header needs only json_fwd.hpp.
+  std::shared_ptr<const nlohmann::json> pending_state_{};
 };
 
 }  // namespace volt

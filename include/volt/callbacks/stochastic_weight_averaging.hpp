@@ -106,6 +106,10 @@ class StochasticWeightAveraging {
 
   VOLT_INLINE nlohmann::json state_dict() const;
 
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
+
   VOLT_INLINE void load_state_dict(const nlohmann::json& state);
 
   // The averaged parameters, by the module's parameter names (Lightning's average_model_state).

@@ -80,6 +80,8 @@ class Timer {
 
   // {"time_elapsed": {"train": s, "validate": s, "test": s, "predict": s}} (Lightning's stage names).
   VOLT_INLINE nlohmann::json state_dict() const;
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
 
   VOLT_INLINE void load_state_dict(const nlohmann::json& state);
 

@@ -50,7 +50,7 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/types.h>
@@ -142,6 +142,22 @@ class CheckpointWriter {
   std::vector<Pending> sections_;
 };
 
+// A JSON document that templates fill and pass on by reference: made and destroyed by compiled
+// code, so a user TU in the separately compiled mode never needs nlohmann::json defined.
+class JsonDocument {
+ public:
+  VOLT_INLINE JsonDocument();
+  VOLT_INLINE ~JsonDocument();
+  JsonDocument(const JsonDocument&) = delete;
+  JsonDocument& operator=(const JsonDocument&) = delete;
+  nlohmann::json& get() noexcept { return *value_; }
+  const nlohmann::json& get() const noexcept { return *value_; }
+  VOLT_INLINE bool is_null() const noexcept;
+
+ private:
+  std::unique_ptr<nlohmann::json> value_;
+};
+
 // A checkpoint file, validated in full by open(); the accessors then only decode.
 class CheckpointReader {
  public:
@@ -168,7 +184,8 @@ class CheckpointReader {
 
   VOLT_INLINE NamedTensors tensors(std::string_view name) const;
 
-  nlohmann::json json(std::string_view name) const { return get(name, SectionKind::json).json; }
+  // Compiled (fast mode): a user TU passes the document on by reference without <nlohmann/json.hpp>.
+  VOLT_INLINE const nlohmann::json& json(std::string_view name) const;
 
   std::string bytes(std::string_view name) const { return std::string(get(name, SectionKind::bytes).payload); }
 
@@ -180,7 +197,9 @@ class CheckpointReader {
   struct Section {
     SectionInfo info;
     std::string_view payload;          // into *data_
-    nlohmann::json json;               // kind json: the parsed document
+    // kind json: the parsed document (shared by copies of the reader; a pointer, so that this
+    // header needs only <nlohmann/json_fwd.hpp>).
+    std::shared_ptr<const nlohmann::json> json;
     detail::SafetensorsIndex tensors;  // kind tensors: the validated index
     std::string_view tensor_data;      // kind tensors: the image's byte buffer
   };

@@ -45,7 +45,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include <volt/checkpoint/atomic_file.hpp>

@@ -28,17 +28,23 @@
 #include <type_traits>
 #include <filesystem>
 #include <string>
+#include <memory>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <volt/checkpoint/checkpoint_file.hpp>
+#if !defined(VOLT_SEPARATE_COMPILATION)
+// volt::Checkpoint holds a JSON value: in the separately compiled mode a user TU includes
+// <volt/checkpoint/checkpoint_hooks.hpp> itself where it has on_save_checkpoint / on_load_checkpoint.
 #include <volt/checkpoint/checkpoint_hooks.hpp>
+#endif
 #include <volt/checkpoint/error.hpp>
 #include <volt/checkpoint/module_state.hpp>
 #include <volt/core/metrics.hpp>
@@ -48,6 +54,12 @@
 #include <volt/optim/optimizer_name.hpp>
 #include <volt/version.hpp>
 #include <volt/detail/config.hpp>
+#include <volt/detail/json_state.hpp>
+#include <volt/detail/meta.hpp>
+
+namespace volt {
+struct Checkpoint;  // checkpoint/checkpoint_hooks.hpp
+}  // namespace volt
 
 namespace volt::checkpoint {
 
@@ -68,6 +80,12 @@ namespace detail {
 
 // The "meta" section: volt's version, the loop counters, whether the file holds weights only.
 VOLT_INLINE nlohmann::json trainer_checkpoint_meta(const ResumePoint& counters, bool epoch_complete, bool weights_only);
+VOLT_INLINE void add_trainer_checkpoint_meta(CheckpointWriter& writer, const ResumePoint& counters, bool epoch_complete,
+                                             bool weights_only);
+// The "hparams" (JSON) and "hparams.yaml" sections.
+VOLT_INLINE void add_hparams_sections(CheckpointWriter& writer, const reflect::HParamDict& hparams);
+// The "metrics" section: logged values and the running epoch aggregates.
+VOLT_INLINE void add_metrics_section(CheckpointWriter& writer, const MetricStore& metrics);
 // The states of the default generators: "cpu", then "cuda:<i>" for each CUDA device.
 VOLT_INLINE NamedTensors rng_states();
 // The module's defined gradients (detached), by parameter name.
@@ -81,11 +99,12 @@ class CallbackStates {
   VOLT_INLINE ~CallbackStates();
   CallbackStates(const CallbackStates&) = delete;
   CallbackStates& operator=(const CallbackStates&) = delete;
-  VOLT_INLINE void add(const std::string& key, nlohmann::json&& state);
+  // The entry under `key`, null until a state is written into it.
+  VOLT_INLINE nlohmann::json& slot(const std::string& key);
   VOLT_INLINE void write_to(CheckpointWriter& writer) const;
 
  private:
-  nlohmann::json states_;
+  JsonDocument states_;
 };
 
 // The state saved under `key` in a "callbacks" section, or nullptr (compiled once, fast mode).
@@ -98,47 +117,86 @@ std::string callback_key(const Callback& cb) {
   else return ::volt::optim::class_name<Callback>();
 }
 
+// A callback with Lightning's state_dict() / load_state_dict(state) pair (or volt's compiled
+// state_dict_into in place of state_dict()), detected without needing nlohmann::json defined.
+template <class Callback>
+concept stateful_callback = ::volt::detail::has_json_state<Callback> &&
+                            requires(Callback& cb, const nlohmann::json& state) { cb.load_state_dict(state); };
+
 template <class Run, class F>
 void for_each_stateful_callback(Run& run, F&& f) {
   hooks::for_each_callback(run.callbacks, [&](auto& cb) {
-    if constexpr (requires { cb.state_dict(); cb.load_state_dict(cb.state_dict()); }) f(cb, callback_key(cb));
+    if constexpr (stateful_callback<std::remove_cvref_t<decltype(cb)>>) f(cb, callback_key(cb));
   });
+}
+
+// Whether the module or a callback of the run may have the hook (hooks/call.hpp's may_have).
+template <class Hook, class Callbacks>
+struct any_callback_may_have;
+template <class Hook, class... Callbacks>
+struct any_callback_may_have<Hook, std::tuple<Callbacks&...>>
+    : std::bool_constant<(hooks::may_have<Hook, ::volt::detail::unwrap_optional_t<std::remove_const_t<Callbacks>>> ||
+                          ...)> {};
+template <class Hook, class Run>
+inline constexpr bool run_may_have =
+    hooks::may_have<Hook, std::remove_cvref_t<decltype(std::declval<Run&>().module)>> ||
+    any_callback_may_have<Hook, decltype(std::declval<Run&>().callbacks)>::value;
+
+// volt::Checkpoint, named through the run's type: needed complete only where a hook takes it.
+template <class Run>
+using checkpoint_for = ::volt::detail::dependent_t<::volt::Checkpoint, Run>;
+
+template <class Run>
+constexpr void require_checkpoint_type() {
+  static_assert(::volt::detail::complete_type<checkpoint_for<Run>>,
+                "volt: the module or a callback has on_save_checkpoint / on_load_checkpoint, but volt::Checkpoint is "
+                "only declared here: #include <volt/checkpoint/checkpoint_hooks.hpp> (the umbrella <volt/volt.hpp> "
+                "leaves it out in the separately compiled mode, as it holds an nlohmann::json).");
 }
 }  // namespace detail
 
+// Once per checkpoint, never per batch: [[gnu::cold]] lets g++ optimize it for size.
 template <class Run, class Optimization>
-void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path,
-                             bool weights_only) {
+[[gnu::cold]] void save_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path,
+                                           bool weights_only) {
   CheckpointWriter writer;
-  writer.add_json("meta", detail::trainer_checkpoint_meta({.epoch = run.state.current_epoch,
-                                                            .global_step = run.state.global_step,
-                                                            .batches_stepped = run.state.batches_stepped,
-                                                            .batches_done = run.state.batches_done,
-                                                            .validated_batches = run.state.validated_batches},
-                                                           run.state.epoch_complete, weights_only));
+  detail::add_trainer_checkpoint_meta(writer,
+                                      {.epoch = run.state.current_epoch,
+                                       .global_step = run.state.global_step,
+                                       .batches_stepped = run.state.batches_stepped,
+                                       .batches_done = run.state.batches_done,
+                                       .validated_batches = run.state.validated_batches},
+                                      run.state.epoch_complete, weights_only);
   writer.add_tensors("state_dict", state_dict(run.module));
-  if constexpr (requires { run.module.hp; }) {
-    const reflect::HParamDict hparams = reflect::to_hparams(run.module.hp);
-    writer.add_json("hparams", reflect::hparams_to_json(hparams));
-    writer.add_bytes("hparams.yaml", reflect::hparams_yaml(hparams));
-  }
+  if constexpr (requires { run.module.hp; }) detail::add_hparams_sections(writer, reflect::to_hparams(run.module.hp));
   // The DataModule's state (normalization statistics, vocabularies), in weights-only files too:
   // inference needs it as much as the weights.
-  if constexpr (requires { nlohmann::json(run.data.state_dict()); }) writer.add_json("datamodule", run.data.state_dict());
+  if constexpr (::volt::detail::has_json_state<std::remove_cvref_t<decltype(run.data)>>) {
+    JsonDocument state;
+    ::volt::detail::state_dict_into(run.data, state.get());
+    writer.add_json("datamodule", state.get());
+  }
   if (!weights_only) {
     torch::serialize::OutputArchive optimizers;
     optimization.save(optimizers);
     writer.add_archive("optimizers", optimizers);
     detail::CallbackStates callbacks;
-    detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) { callbacks.add(key, cb.state_dict()); });
+    detail::for_each_stateful_callback(
+        run, [&](auto& cb, const std::string& key) { ::volt::detail::state_dict_into(cb, callbacks.slot(key)); });
     callbacks.write_to(writer);
-    writer.add_json("metrics", run.metrics.state());
+    detail::add_metrics_section(writer, run.metrics);
     writer.add_tensors("rng", detail::rng_states());
     writer.add_tensors("grads", detail::named_grads(run.module));
-    if constexpr (requires { run.precision.state_dict(); })  // null: no state now (precision::Runtime)
-      if (nlohmann::json state = run.precision.state_dict(); !state.is_null()) writer.add_json("precision", state);
+    if constexpr (::volt::detail::has_json_state<std::remove_cvref_t<decltype(run.precision)>>) {
+      JsonDocument state;  // null: no state now (precision::Runtime)
+      ::volt::detail::state_dict_into(run.precision, state.get());
+      if (!state.is_null()) writer.add_json("precision", state.get());
+    }
   }
-  write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
+  if constexpr (detail::run_may_have<hooks::on_save_checkpoint_t, Run>) {
+    detail::require_checkpoint_type<Run>();
+    write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
+  }
   writer.write(path);
 }
 
@@ -181,9 +239,9 @@ VOLT_INLINE std::string archive_bytes(torch::serialize::OutputArchive& archive);
 
 // load_trainer_checkpoint's checks and steps that do not depend on the run's types, in its order.
 // The "meta" section, refused when it says weights only, and the presence of every section.
-VOLT_INLINE nlohmann::json checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path);
+VOLT_INLINE const nlohmann::json& checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path);
 // The "callbacks" section, a JSON object.
-VOLT_INLINE nlohmann::json checked_callbacks_section(const CheckpointReader& reader, const std::filesystem::path& path);
+VOLT_INLINE const nlohmann::json& checked_callbacks_section(const CheckpointReader& reader, const std::filesystem::path& path);
 // The "metrics" section, decoded in full into a fresh MetricStore.
 VOLT_INLINE MetricStore checked_metrics_section(const CheckpointReader& reader, const std::filesystem::path& path);
 // Sets every parameter's gradient to its saved one (moved to the parameter's device), or none.
@@ -195,18 +253,19 @@ VOLT_INLINE CheckpointError resume_failed(const std::filesystem::path& path, con
 
 // Everything load_trainer_checkpoint reads before it touches the run, in its order, each section
 // checked: opened, decoded and destroyed by code compiled once in the separately compiled mode.
+// The JSON sections are the reader's own documents, referred to (JSON stays out of user TUs).
 struct ResumeSections {
   CheckpointReader reader;  // validates every section's bounds and CRC
-  nlohmann::json meta;
+  const nlohmann::json* meta;
   ResumePoint point;
   NamedTensors weights;
   NamedTensors grads;
   NamedTensors rng;
-  nlohmann::json callbacks;
+  const nlohmann::json* callbacks;
   MetricStore metrics;  // decoded in full before anything is assigned
   torch::serialize::InputArchive optimizers;
-  std::optional<nlohmann::json> datamodule;
-  Checkpoint hook_checkpoint;
+  const nlohmann::json* datamodule;  // null when the file has none
+  std::unique_ptr<Checkpoint> hook_checkpoint;
 
   VOLT_INLINE ResumeSections(const std::filesystem::path& path, const torch::nn::Module& module, torch::Device device);
   VOLT_INLINE ~ResumeSections();
@@ -220,7 +279,7 @@ struct ResumeSections {
 struct StateSnapshot {
   std::vector<torch::Tensor> module_state;
   std::vector<torch::Tensor> grads;
-  nlohmann::json metrics;
+  JsonDocument metrics;
   NamedTensors rng;
 
   VOLT_INLINE StateSnapshot(const torch::nn::Module& module, const MetricStore& run_metrics);
@@ -233,13 +292,14 @@ template <class Run, class Optimization>
 struct RunSnapshot {
   StateSnapshot state;
   std::string optimization;
-  nlohmann::json precision;
+  JsonDocument precision;
 
   RunSnapshot(Run& run, Optimization& optimization_) : state(run.module, run.metrics) {
     torch::serialize::OutputArchive archive;
     optimization_.save(archive);
     optimization = archive_bytes(archive);
-    if constexpr (requires { run.precision.state_dict(); }) precision = run.precision.state_dict();
+    if constexpr (::volt::detail::has_json_state<std::remove_cvref_t<decltype(run.precision)>>)
+      ::volt::detail::state_dict_into(run.precision, precision.get());
   }
 
   // Puts everything back; called while an exception is in flight, so it must not throw.
@@ -252,7 +312,8 @@ struct RunSnapshot {
       torch::serialize::InputArchive archive;
       archive.load_from(optimization.data(), optimization.size());
       optimization_.load(archive);
-      if constexpr (requires { run.precision.load_state_dict(precision); }) run.precision.load_state_dict(precision);
+      if constexpr (requires { run.precision.load_state_dict(precision.get()); })
+        run.precision.load_state_dict(precision.get());
     } catch (...) {  // state taken from this very run: restoring it does not fail in practice
     }
   }
@@ -268,19 +329,28 @@ struct RunSnapshot {
 // run's state was taken, and a failure puts that copy back: module, gradients, optimizers,
 // schedulers, metrics, precision and generators are then as they were. Callbacks load last, so
 // only an exception from a callback's own load_state_dict can leave callbacks partly loaded.
+// Once per run: [[gnu::cold]] lets g++ optimize it for size.
 template <class Run, class Optimization>
-ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const std::filesystem::path& path) {
+[[gnu::cold]] ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization,
+                                                  const std::filesystem::path& path) {
   detail::ResumeSections loaded(path, run.module, run.state.device);
   const CheckpointReader& reader = loaded.reader;
-  const nlohmann::json& callbacks = loaded.callbacks;
-  // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
-  // before their load_state_dict.
-  const Checkpoint& hook_checkpoint = loaded.hook_checkpoint;
+  const nlohmann::json& callbacks = *loaded.callbacks;
+  constexpr bool load_hooks = detail::run_may_have<hooks::on_load_checkpoint_t, Run>;
+  if constexpr (load_hooks) detail::require_checkpoint_type<Run>();
   const detail::RunSnapshot<Run, Optimization> snapshot(run, optimization);
   try {
-    run.call(hooks::on_load_checkpoint, hook_checkpoint);
+    // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
+    // before their load_state_dict.
+    if constexpr (load_hooks) {
+      const detail::checkpoint_for<Run>& hook_checkpoint = *loaded.hook_checkpoint;
+      run.call(hooks::on_load_checkpoint, hook_checkpoint);
+    }
     load_state_dict(run.module, loaded.weights, path);  // checks names, shapes and dtypes before it copies
-    run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
+    if constexpr (load_hooks) {
+      const detail::checkpoint_for<Run>& hook_checkpoint = *loaded.hook_checkpoint;
+      run.emit_callbacks(hooks::on_load_checkpoint, hook_checkpoint);
+    }
     optimization.load(loaded.optimizers);
     optimization.for_each_optimizer([](auto& opt, std::size_t i) { detail::check_optimizer_state(opt, i); });
     // Optional: a checkpoint saved under a stateless precision (fp32) resumes under fp16 with a
@@ -292,7 +362,7 @@ ResumePoint load_trainer_checkpoint(Run& run, Optimization& optimization, const 
     detail::restore_rng_states(loaded.rng);
     // The user's own state_dict code comes last, after everything volt can put back.
     if constexpr (requires { run.data.load_state_dict(std::declval<const nlohmann::json&>()); })
-      if (loaded.datamodule) run.data.load_state_dict(*loaded.datamodule);
+      if (loaded.datamodule != nullptr) run.data.load_state_dict(*loaded.datamodule);
     // Last: a callback whose load_state_dict throws leaves the callbacks before it loaded.
     detail::for_each_stateful_callback(run, [&](auto& cb, const std::string& key) {
       if (const nlohmann::json* state = detail::callback_state(callbacks, key)) cb.load_state_dict(*state);

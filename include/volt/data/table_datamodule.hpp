@@ -84,6 +84,8 @@ class TableDataModule {
 
   // Lightning's LightningDataModule.state_dict(): the statistics fitted on the training split.
   VOLT_INLINE nlohmann::json state_dict() const;
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
   // Restores what state_dict() gave; the columns must be this module's. setup() then keeps
   // these statistics instead of fitting new ones.
   VOLT_INLINE void load_state_dict(const nlohmann::json& state);

@@ -81,6 +81,8 @@ class GradScaler {
 
   // torch's GradScaler.state_dict() keys.
   VOLT_INLINE nlohmann::json state_dict() const;
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
   VOLT_INLINE void load_state_dict(const nlohmann::json& state);
 
  private:

@@ -19,9 +19,10 @@
 #include <type_traits>
 #include <utility>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
 
+#include <volt/detail/json_state.hpp>
 #include <volt/precision/autocast.hpp>
 #include <volt/precision/fp32.hpp>
 #include <volt/precision/grad_scaler.hpp>
@@ -126,10 +127,17 @@ class MixedPrecision {
   }
 
   // The scaler's state for the checkpoint (torch's GradScaler.state_dict keys).
-  nlohmann::json state_dict() const
+  // (Spelled through Scaler so that nlohmann::json need only be defined where this is called.)
+  ::volt::detail::dependent_t<nlohmann::json, Scaler> state_dict() const
     requires scaled
   {
     return scaler_.state_dict();
+  }
+  // The same, written into `out`: what the Trainer calls (the scaler's compiled code fills it).
+  void state_dict_into(nlohmann::json& out) const
+    requires scaled
+  {
+    scaler_.state_dict_into(out);
   }
   void load_state_dict(const nlohmann::json& state)
     requires scaled

@@ -107,6 +107,8 @@ class Runtime {
   // The grad scaler's state under 16-mixed (the checkpoint's "precision" section, as the static
   // FP16Mixed writes it); null for the policies without state, so no section is written.
   VOLT_INLINE nlohmann::json state_dict() const;
+  // The same, written into `out`: what the Trainer calls (compiled; no JSON in a user TU).
+  VOLT_INLINE void state_dict_into(nlohmann::json& out) const;
   // Loads the scaler's state under 16-mixed. Under the other policies a saved scaler state is
   // ignored, as the static policies and Lightning (MixedPrecisionPlugin without a scaler) do.
   VOLT_INLINE void load_state_dict(const nlohmann::json& state);

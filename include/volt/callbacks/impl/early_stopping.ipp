@@ -47,6 +47,8 @@ VOLT_INLINE void EarlyStopping::on_validation_end(Context& ctx) {
   run_early_stopping_check(ctx);
 }
 
+VOLT_INLINE void EarlyStopping::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json EarlyStopping::state_dict() const {
   return {{"wait_count", wait_count_},
           {"stopped_epoch", stopped_epoch_},

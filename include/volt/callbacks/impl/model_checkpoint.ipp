@@ -3,6 +3,8 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/callbacks/model_checkpoint.hpp>
 
+#include <nlohmann/json.hpp>
+
 namespace volt {
 
 namespace callback_detail {
@@ -27,9 +29,9 @@ VOLT_INLINE void ModelCheckpoint::setup(Stage stage, Context& ctx) {
                                dirpath_.string());
   }
   if (pending_state_) {
-    auto state = std::move(*pending_state_);
+    const std::shared_ptr<const nlohmann::json> state = std::move(pending_state_);
     pending_state_.reset();
-    load_state_dict(state);
+    load_state_dict(*state);
   }
   validation_has_run_ = false;
   warned_missing_monitor_ = false;
@@ -77,9 +79,11 @@ VOLT_INLINE nlohmann::json ModelCheckpoint::state_dict() const {
           {"last_model_path", last_model_path_}};
 }
 
+VOLT_INLINE void ModelCheckpoint::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE void ModelCheckpoint::load_state_dict(const nlohmann::json& state) {
   if (dirpath_.empty()) {
-    pending_state_ = state;
+    pending_state_ = std::make_shared<const nlohmann::json>(state);
     return;
   }
   const std::string from_ckpt = state.contains("dirpath") && state["dirpath"].is_string()

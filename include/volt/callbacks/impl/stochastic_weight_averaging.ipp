@@ -79,6 +79,8 @@ VOLT_INLINE void StochasticWeightAveraging::on_train_end(Context& ctx) {
   if (!swa_end_ || ctx.current_epoch() - 1 == *swa_end_) transfer_weights(ctx.module());
 }
 
+VOLT_INLINE void StochasticWeightAveraging::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json StochasticWeightAveraging::state_dict() const {
   nlohmann::json scheduler = nullptr;
   if (base_lrs_)

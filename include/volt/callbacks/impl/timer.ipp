@@ -62,6 +62,8 @@ VOLT_INLINE void Timer::on_train_epoch_end(Context& ctx) {
   if (options_.interval == Interval::epoch && options_.duration) check_time_remaining(ctx);
 }
 
+VOLT_INLINE void Timer::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json Timer::state_dict() const {
   nlohmann::json elapsed = nlohmann::json::object();
   for (Stage s : {Stage::fit, Stage::validate, Stage::test, Stage::predict})

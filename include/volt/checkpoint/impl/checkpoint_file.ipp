@@ -3,6 +3,8 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/checkpoint/checkpoint_file.hpp>
 
+#include <nlohmann/json.hpp>
+
 namespace volt::checkpoint {
 
 namespace detail {
@@ -157,6 +159,16 @@ VOLT_INLINE NamedTensors CheckpointReader::tensors(std::string_view name) const 
   return out;
 }
 
+VOLT_INLINE const nlohmann::json& CheckpointReader::json(std::string_view name) const {
+  return *get(name, SectionKind::json).json;
+}
+
+VOLT_INLINE JsonDocument::JsonDocument() : value_(std::make_unique<nlohmann::json>()) {}
+
+VOLT_INLINE JsonDocument::~JsonDocument() = default;
+
+VOLT_INLINE bool JsonDocument::is_null() const noexcept { return value_->is_null(); }
+
 VOLT_INLINE torch::serialize::InputArchive CheckpointReader::archive(std::string_view name, std::optional<torch::Device> device) const {
   const Section& s = get(name, SectionKind::torch_archive);
   torch::serialize::InputArchive archive;
@@ -303,7 +315,7 @@ VOLT_INLINE void CheckpointReader::validate() {
     Section parsed{s, payload, {}, {}, {}};
     if (s.kind == SectionKind::json) {
       try {
-        parsed.json = nlohmann::json::parse(payload);
+        parsed.json = std::make_shared<const nlohmann::json>(nlohmann::json::parse(payload));
       } catch (const nlohmann::json::exception& e) {
         throw corrupt(fmt::format("section \"{}\" is not valid JSON ({})", s.name, e.what()));
       }

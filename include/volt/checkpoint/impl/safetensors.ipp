@@ -3,6 +3,8 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/checkpoint/safetensors.hpp>
 
+#include <nlohmann/json.hpp>
+
 namespace volt::checkpoint {
 
 namespace detail {

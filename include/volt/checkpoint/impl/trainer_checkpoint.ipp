@@ -3,16 +3,20 @@
 // into volt::compiled under VOLT_SEPARATE_COMPILATION (include/volt/impl/src.hpp).
 #include <volt/checkpoint/trainer_checkpoint.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <volt/checkpoint/checkpoint_hooks.hpp>
+
 namespace volt::checkpoint {
 
 namespace detail {
 
-VOLT_INLINE CallbackStates::CallbackStates() : states_(nlohmann::json::object()) {}
+VOLT_INLINE CallbackStates::CallbackStates() { states_.get() = nlohmann::json::object(); }
 VOLT_INLINE CallbackStates::~CallbackStates() = default;
 
-VOLT_INLINE void CallbackStates::add(const std::string& key, nlohmann::json&& state) { states_[key] = std::move(state); }
+VOLT_INLINE nlohmann::json& CallbackStates::slot(const std::string& key) { return states_.get()[key]; }
 
-VOLT_INLINE void CallbackStates::write_to(CheckpointWriter& writer) const { writer.add_json("callbacks", states_); }
+VOLT_INLINE void CallbackStates::write_to(CheckpointWriter& writer) const { writer.add_json("callbacks", states_.get()); }
 
 VOLT_INLINE const nlohmann::json* callback_state(const nlohmann::json& callbacks, const std::string& key) {
   const auto it = callbacks.find(key);
@@ -148,6 +152,20 @@ VOLT_INLINE nlohmann::json trainer_checkpoint_meta(const ResumePoint& counters, 
           {"weights_only", weights_only}};
 }
 
+VOLT_INLINE void add_trainer_checkpoint_meta(CheckpointWriter& writer, const ResumePoint& counters, bool epoch_complete,
+                                             bool weights_only) {
+  writer.add_json("meta", trainer_checkpoint_meta(counters, epoch_complete, weights_only));
+}
+
+VOLT_INLINE void add_hparams_sections(CheckpointWriter& writer, const reflect::HParamDict& hparams) {
+  writer.add_json("hparams", reflect::hparams_to_json(hparams));
+  writer.add_bytes("hparams.yaml", reflect::hparams_yaml(hparams));
+}
+
+VOLT_INLINE void add_metrics_section(CheckpointWriter& writer, const MetricStore& metrics) {
+  writer.add_json("metrics", metrics.state());
+}
+
 VOLT_INLINE NamedTensors rng_states() {
   NamedTensors rng{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
   if (torch::cuda::is_available())
@@ -191,8 +209,8 @@ VOLT_INLINE void check_optimizer_tensors(torch::optim::Optimizer& optimizer, std
     }
 }
 
-VOLT_INLINE nlohmann::json checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path) {
-  const nlohmann::json meta = reader.json("meta");
+VOLT_INLINE const nlohmann::json& checked_resume_meta(const CheckpointReader& reader, const std::filesystem::path& path) {
+  const nlohmann::json& meta = reader.json("meta");
   if (meta.is_object() && meta.contains("weights_only") && meta["weights_only"].is_boolean() &&
       meta["weights_only"].get<bool>())
     throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" holds weights only (save_weights_only): there is "
@@ -207,8 +225,9 @@ VOLT_INLINE nlohmann::json checked_resume_meta(const CheckpointReader& reader, c
   return meta;
 }
 
-VOLT_INLINE nlohmann::json checked_callbacks_section(const CheckpointReader& reader, const std::filesystem::path& path) {
-  nlohmann::json callbacks = reader.json("callbacks");
+VOLT_INLINE const nlohmann::json& checked_callbacks_section(const CheckpointReader& reader,
+                                                           const std::filesystem::path& path) {
+  const nlohmann::json& callbacks = reader.json("callbacks");
   if (!callbacks.is_object())
     throw CheckpointError(path, fmt::format("volt: checkpoint \"{}\" cannot be resumed from: its \"callbacks\" section "
                                             "is {}, not a JSON object; it is damaged. Use another checkpoint.",
@@ -217,7 +236,7 @@ VOLT_INLINE nlohmann::json checked_callbacks_section(const CheckpointReader& rea
 }
 
 VOLT_INLINE MetricStore checked_metrics_section(const CheckpointReader& reader, const std::filesystem::path& path) {
-  const nlohmann::json metrics = reader.json("metrics");
+  const nlohmann::json& metrics = reader.json("metrics");
   MetricStore loaded_metrics;
   try {
     loaded_metrics.load_state(metrics);
@@ -287,7 +306,7 @@ VOLT_INLINE NamedTensors checked_grads(const CheckpointReader& reader, const tor
 VOLT_INLINE StateSnapshot::StateSnapshot(const torch::nn::Module& module, const MetricStore& run_metrics) {
   for (const auto& [name, t] : state_dict(module)) module_state.push_back(t.clone());
   for (const auto& p : module.parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor{});
-  metrics = run_metrics.state();
+  metrics.get() = run_metrics.state();
   rng = rng_states();
 }
 
@@ -300,7 +319,7 @@ VOLT_INLINE void StateSnapshot::restore(torch::nn::Module& module, MetricStore& 
     for (std::size_t i = 0; i < current.size() && i < module_state.size(); ++i) current[i].second.copy_(module_state[i]);
     std::size_t i = 0;
     for (auto& p : module.parameters()) p.mutable_grad() = i < grads.size() ? grads[i++] : torch::Tensor{};
-    run_metrics.load_state(metrics);
+    run_metrics.load_state(metrics.get());
     for (const auto& [name, state] : rng) {
       at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
                                         : at::globalContext().defaultGenerator(c10::Device(name));
@@ -314,16 +333,16 @@ VOLT_INLINE void StateSnapshot::restore(torch::nn::Module& module, MetricStore& 
 VOLT_INLINE ResumeSections::ResumeSections(const std::filesystem::path& path, const torch::nn::Module& module,
                                            torch::Device device)
     : reader(CheckpointReader::open(path)),
-      meta(checked_resume_meta(reader, path)),
-      point(read_resume_point(meta, path)),
+      meta(&checked_resume_meta(reader, path)),
+      point(read_resume_point(*meta, path)),
       weights(reader.tensors("state_dict")),
       grads(checked_grads(reader, module, path)),
       rng(checked_rng_states(reader, path)),
-      callbacks(checked_callbacks_section(reader, path)),
+      callbacks(&checked_callbacks_section(reader, path)),
       metrics(checked_metrics_section(reader, path)),
       optimizers(reader.archive("optimizers", device)),
-      datamodule(reader.has("datamodule") ? std::optional<nlohmann::json>(reader.json("datamodule")) : std::nullopt),
-      hook_checkpoint(read_checkpoint_hooks(reader, meta)) {}
+      datamodule(reader.has("datamodule") ? &reader.json("datamodule") : nullptr),
+      hook_checkpoint(std::make_unique<Checkpoint>(read_checkpoint_hooks(reader, *meta))) {}
 
 VOLT_INLINE ResumeSections::~ResumeSections() = default;
 

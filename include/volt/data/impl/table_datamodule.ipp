@@ -87,6 +87,8 @@ VOLT_INLINE std::vector<std::int64_t> TableDataModule::cardinalities() const {
 
 VOLT_INLINE const TableOptions& TableDataModule::options() const noexcept { return options_; }
 
+VOLT_INLINE void TableDataModule::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json TableDataModule::state_dict() const {
   require_fitted("state_dict");
   nlohmann::json j;

@@ -95,6 +95,8 @@ VOLT_INLINE std::int64_t GradScaler::growth_tracker() const {
   return growth_tracker_.defined() ? growth_tracker_.item<std::int32_t>() : growth_tracker_init_;
 }
 
+VOLT_INLINE void GradScaler::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json GradScaler::state_dict() const {
   return {{"scale", get_scale()},
           {"growth_factor", options_.growth_factor},

@@ -40,6 +40,8 @@ VOLT_INLINE void Runtime::convert_module(torch::nn::Module& module) {
   std::visit([&](auto& p) { p.convert_module(module); }, policy_);
 }
 
+VOLT_INLINE void Runtime::state_dict_into(nlohmann::json& out) const { out = state_dict(); }
+
 VOLT_INLINE nlohmann::json Runtime::state_dict() const {
   if (const auto* p = std::get_if<FP16Mixed>(&policy_)) return p->state_dict();
   return nullptr;
