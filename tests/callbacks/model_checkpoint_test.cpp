@@ -20,6 +20,7 @@
 #include <volt/callbacks/model_checkpoint.hpp>
 
 #include "callback_test_support.hpp"
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "callback_test_support.hpp"
 #include "trainer_test_support.hpp"
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <vector>
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace fs = std::filesystem;
 using Catch::Contains;

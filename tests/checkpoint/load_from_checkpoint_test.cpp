@@ -16,6 +16,7 @@
 
 #include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace {
 

@@ -27,6 +27,8 @@
 
 #include <volt/data/tensor_loader.hpp>
 #include <volt/volt.hpp>
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
+#include <volt/checkpoint/checkpoint_hooks.hpp>  // volt::Checkpoint: the umbrella leaves it out in the fast mode
 
 extern char** environ;
 

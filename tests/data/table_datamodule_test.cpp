@@ -21,6 +21,7 @@
 #include <volt/data/table_datamodule.hpp>
 #include <volt/metrics/mean_squared_error.hpp>
 #include <volt/volt.hpp>
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace {
 

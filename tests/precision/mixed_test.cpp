@@ -28,6 +28,7 @@
 #include <volt/volt.hpp>
 
 #include "precision_test_support.hpp"
+#include <nlohmann/json.hpp>  // volt's headers declare nlohmann::json only (json_fwd.hpp) in the fast mode
 
 namespace {
 

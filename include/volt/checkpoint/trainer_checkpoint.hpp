@@ -194,8 +194,10 @@ template <class Run, class Optimization>
     }
   }
   if constexpr (detail::run_may_have<hooks::on_save_checkpoint_t, Run>) {
-    detail::require_checkpoint_type<Run>();
-    write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
+    if constexpr (!::volt::detail::complete_type<detail::checkpoint_for<Run>>)
+      detail::require_checkpoint_type<Run>();  // one message naming the header, nothing else
+    else
+      write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
   }
   writer.write(path);
 }
