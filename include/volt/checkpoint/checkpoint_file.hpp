@@ -184,8 +184,10 @@ class CheckpointReader {
 
   VOLT_INLINE NamedTensors tensors(std::string_view name) const;
 
-  // Compiled (fast mode): a user TU passes the document on by reference without <nlohmann/json.hpp>.
-  VOLT_INLINE const nlohmann::json& json(std::string_view name) const;
+  // A JSON section's document, owned by the reader (and its copies). By reference, compiled: a
+  // user TU passes it on without <nlohmann/json.hpp> (fast mode). On a temporary reader, a copy.
+  VOLT_INLINE const nlohmann::json& json(std::string_view name) const&;
+  VOLT_INLINE nlohmann::json json(std::string_view name) const&&;
 
   std::string bytes(std::string_view name) const { return std::string(get(name, SectionKind::bytes).payload); }
 

@@ -159,7 +159,11 @@ VOLT_INLINE NamedTensors CheckpointReader::tensors(std::string_view name) const 
   return out;
 }
 
-VOLT_INLINE const nlohmann::json& CheckpointReader::json(std::string_view name) const {
+VOLT_INLINE const nlohmann::json& CheckpointReader::json(std::string_view name) const& {
+  return *get(name, SectionKind::json).json;
+}
+
+VOLT_INLINE nlohmann::json CheckpointReader::json(std::string_view name) const&& {
   return *get(name, SectionKind::json).json;
 }
 
