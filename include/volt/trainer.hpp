@@ -302,8 +302,9 @@ class Trainer {
   // "last" / "best" name the ModelCheckpoint's files (Lightning's ckpt_path="last" / "best");
   // "last" falls back to the newest <logger root>/version_<N>/checkpoints/last.ckpt, then to
   // <default_root_dir>/checkpoints/last.ckpt.
+  // Once per run ([[gnu::cold]]: g++ optimizes it for size).
   template <class RunCallbacks>
-  std::optional<std::filesystem::path> resolve_ckpt_path(RunCallbacks& run_callbacks,
+  [[gnu::cold]] std::optional<std::filesystem::path> resolve_ckpt_path(RunCallbacks& run_callbacks,
                                                          const std::optional<std::string>& requested,
                                                          std::string_view entry = "fit") {
     if (!requested) return std::nullopt;
@@ -321,8 +322,9 @@ class Trainer {
 
   // validate / test / predict(ckpt_path=...): the module's weights and the DataModule's state
   // from the checkpoint (Lightning restores the model only; the loop state stays as it is).
+  // Once per run ([[gnu::cold]]: g++ optimizes it for size).
   template <class Run>
-  static void load_weights(Run& run, const std::optional<std::filesystem::path>& path) {
+  [[gnu::cold]] static void load_weights(Run& run, const std::optional<std::filesystem::path>& path) {
     if (!path) return;
     const auto reader = checkpoint::CheckpointReader::open(*path);
     checkpoint::load_state_dict(run.module, reader.tensors("state_dict"), *path);
