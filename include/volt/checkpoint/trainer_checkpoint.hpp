@@ -146,6 +146,22 @@ inline constexpr bool run_may_have =
 template <class Run>
 using checkpoint_for = ::volt::detail::dependent_t<::volt::Checkpoint, Run>;
 
+// Whether the module or a callback (which may take the module first) can take `Checkpoint`:
+// asked only where may_have's name probe answered yes (a final class, say) and volt::Checkpoint
+// is incomplete, so that the static_assert below fires only for a real hook.
+template <class Hook, class Checkpoint, class Module, class Callbacks>
+struct any_takes_checkpoint;
+template <class Hook, class Checkpoint, class Module, class... Callbacks>
+struct any_takes_checkpoint<Hook, Checkpoint, Module, std::tuple<Callbacks&...>>
+    : std::bool_constant<hooks::has<Hook, Module, Checkpoint> ||
+                         ((hooks::has<Hook, ::volt::detail::unwrap_optional_t<Callbacks>, Checkpoint> ||
+                           hooks::has<Hook, ::volt::detail::unwrap_optional_t<Callbacks>, Module&, Checkpoint>) ||
+                          ...)> {};
+template <class Hook, class Run, class Checkpoint>
+inline constexpr bool run_takes_checkpoint =
+    any_takes_checkpoint<Hook, Checkpoint, std::remove_cvref_t<decltype(std::declval<Run&>().module)>,
+                         decltype(std::declval<Run&>().callbacks)>::value;
+
 template <class Run>
 constexpr void require_checkpoint_type() {
   static_assert(::volt::detail::complete_type<checkpoint_for<Run>>,
@@ -194,10 +210,12 @@ template <class Run, class Optimization>
     }
   }
   if constexpr (detail::run_may_have<hooks::on_save_checkpoint_t, Run>) {
-    if constexpr (!::volt::detail::complete_type<detail::checkpoint_for<Run>>)
-      detail::require_checkpoint_type<Run>();  // one message naming the header, nothing else
-    else
+    if constexpr (!::volt::detail::complete_type<detail::checkpoint_for<Run>>) {
+      if constexpr (detail::run_takes_checkpoint<hooks::on_save_checkpoint_t, Run, detail::checkpoint_for<Run>&>)
+        detail::require_checkpoint_type<Run>();  // one message naming the header, nothing else
+    } else {
       write_checkpoint_hooks(run, writer, weights_only);  // after the callbacks' state_dict, as Lightning
+    }
   }
   writer.write(path);
 }
@@ -339,7 +357,9 @@ template <class Run, class Optimization>
   const CheckpointReader& reader = loaded.reader;
   const nlohmann::json& callbacks = *loaded.callbacks;
   constexpr bool load_hooks = detail::run_may_have<hooks::on_load_checkpoint_t, Run>;
-  if constexpr (load_hooks) detail::require_checkpoint_type<Run>();
+  if constexpr (load_hooks && !::volt::detail::complete_type<detail::checkpoint_for<Run>>)
+    if constexpr (detail::run_takes_checkpoint<hooks::on_load_checkpoint_t, Run, const detail::checkpoint_for<Run>&>)
+      detail::require_checkpoint_type<Run>();
   const detail::RunSnapshot<Run, Optimization> snapshot(run, optimization);
   try {
     // Lightning's order: the module's on_load_checkpoint before its weights, the callbacks'
