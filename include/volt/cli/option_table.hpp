@@ -124,7 +124,8 @@ class OptionTable {
   template <class T>
   void add_group(const std::string& name, T& value) {
     static_assert(detail::tableable<T>());
-    add(name, name, 0, value);
+    if constexpr (detail::HanaStruct<T>) add_fields(push(name, name, 0, std::nullopt), value);
+    else push(name, name, 0, leaf_of(value));
   }
 
   const std::vector<OptionEntry>& entries() const noexcept { return entries_; }
@@ -149,24 +150,31 @@ class OptionTable {
   VOLT_INLINE void emit(std::size_t index, std::string& out, int indent) const;
 
  private:
+  // The only per-field code: a field's name and its typed pointer, handed to push_field.
   template <class T>
-  void add(const std::string& key, std::string_view name, int depth, T& value) {
-    if constexpr (detail::HanaStruct<T>) {
-      entries_.push_back({key, std::string(name), depth, std::nullopt});
-      boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
-        const char* field = boost::hana::to<const char*>(boost::hana::first(accessor));
-        add(field_key(key, field), field, depth + 1, boost::hana::second(accessor)(value));
-      });
-    } else if constexpr (detail::NamedEnum<T>) {
-      entries_.push_back({key, std::string(name), depth,
-                          detail::LeafRef(detail::EnumLeaf{detail::enum_name_list_v<T>, detail::enum_value_list_v<T>,
-                                                           reinterpret_cast<std::byte*>(&value), sizeof(T),
-                                                           std::is_signed_v<std::underlying_type_t<T>>})});
-    } else {
-      entries_.push_back({key, std::string(name), depth, detail::LeafRef(&value)});
-    }
+  void add_fields(std::size_t parent, T& value) {
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
+      const char* name = boost::hana::to<const char*>(boost::hana::first(accessor));
+      auto& field = boost::hana::second(accessor)(value);
+      if constexpr (detail::HanaStruct<std::remove_cvref_t<decltype(field)>>)
+        add_fields(push_heading(parent, name), field);
+      else
+        push_field(parent, name, leaf_of(field));
+    });
   }
-  VOLT_INLINE static std::string field_key(const std::string& prefix, const char* name);
+  template <class T>
+  static detail::LeafRef leaf_of(T& value) {
+    if constexpr (detail::NamedEnum<T>)
+      return detail::EnumLeaf{detail::enum_name_list_v<T>, detail::enum_value_list_v<T>,
+                              reinterpret_cast<std::byte*>(&value), sizeof(T), std::is_signed_v<std::underlying_type_t<T>>};
+    else
+      return &value;
+  }
+  // Appends an entry; returns its index.
+  VOLT_INLINE std::size_t push(const std::string& key, std::string_view name, int depth,
+                               std::optional<detail::LeafRef> leaf);
+  VOLT_INLINE std::size_t push_heading(std::size_t parent, const char* name);
+  VOLT_INLINE void push_field(std::size_t parent, const char* name, const detail::LeafRef& leaf);
   // The children of the struct entry at `index`, by name (entries().size() when none is called so).
   VOLT_INLINE std::size_t child(std::size_t index, std::string_view name) const;
 

@@ -94,8 +94,20 @@ VOLT_INLINE void read_leaf(const YAML::Node& n, const LeafRef& leaf, const std::
 
 }  // namespace detail
 
-VOLT_INLINE std::string OptionTable::field_key(const std::string& prefix, const char* name) {
-  return detail::join(prefix, name);
+VOLT_INLINE std::size_t OptionTable::push(const std::string& key, std::string_view name, int depth,
+                                          std::optional<detail::LeafRef> leaf) {
+  entries_.push_back({key, std::string(name), depth, std::move(leaf)});
+  return entries_.size() - 1;
+}
+
+VOLT_INLINE std::size_t OptionTable::push_heading(std::size_t parent, const char* name) {
+  const std::string key = detail::join(entries_[parent].key, name);
+  return push(key, name, entries_[parent].depth + 1, std::nullopt);
+}
+
+VOLT_INLINE void OptionTable::push_field(std::size_t parent, const char* name, const detail::LeafRef& leaf) {
+  const std::string key = detail::join(entries_[parent].key, name);
+  push(key, name, entries_[parent].depth + 1, leaf);
 }
 
 VOLT_INLINE std::size_t OptionTable::root(std::string_view name) const {
