@@ -10,8 +10,11 @@
 // where it came from (file:line, variable, flag) and the closest valid key.
 //
 // What does not depend on the groups' types (reading a node's entries, the error messages, the
-// environment's names, a YAML line) is in non-template functions (cli/impl/config.ipp); the
-// templates here walk the structs and only name YAML::Node, which value.hpp forward-declares.
+// environment's names, a YAML line) is in non-template functions (cli/impl/config.ipp). A group
+// whose leaves all have one of cli::OptionTable's types is walked once into that table, and every
+// operation on it is non-template code (cli/impl/option_table.ipp); the templates here walk only
+// the other groups (a std::variant of structs, a field type the table lacks), once per
+// operation. They only name YAML::Node, which value.hpp forward-declares.
 #include <algorithm>
 #include <cstddef>
 #include <map>
