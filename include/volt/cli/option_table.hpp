@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -26,12 +25,12 @@
 #include <vector>
 
 #include <boost/hana/accessors.hpp>
-#include <boost/hana/all_of.hpp>
-#include <boost/hana/bool.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/for_each.hpp>
+#include <boost/hana/pair.hpp>
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
+#include <boost/hana/tuple.hpp>
 
 #include <volt/cli/value.hpp>
 #include <volt/detail/config.hpp>
@@ -90,13 +89,14 @@ VOLT_INLINE void set_enum_integer(const EnumLeaf& e, std::int64_t value);
 template <class T>
 constexpr bool tableable();
 
+// From the type of hana::accessors<T>() alone: no algorithm, no lambda is instantiated.
+template <class T, class... Names, class... Accessors>
+constexpr bool fields_tableable(const boost::hana::tuple<boost::hana::pair<Names, Accessors>...>*) {
+  return (tableable<std::remove_cvref_t<std::invoke_result_t<const Accessors&, T&>>>() && ...);
+}
 template <class T>
 constexpr bool struct_tableable() {
-  using Accessors = decltype(boost::hana::accessors<T>());
-  return decltype(boost::hana::all_of(std::declval<Accessors>(), [](auto accessor) {
-    using Field = std::remove_cvref_t<decltype(boost::hana::second(accessor)(std::declval<T&>()))>;
-    return boost::hana::bool_c<tableable<Field>()>;
-  }))::value;
+  return fields_tableable<T>(static_cast<const decltype(boost::hana::accessors<T>())*>(nullptr));
 }
 
 // Whether the table holds T: a leaf of its fixed types, or a struct of such fields.
