@@ -124,8 +124,8 @@ class OptionTable {
   template <class T>
   void add_group(const std::string& name, T& value) {
     static_assert(detail::tableable<T>());
-    if constexpr (detail::HanaStruct<T>) add_fields(push(name, name, 0, std::nullopt), value);
-    else push(name, name, 0, leaf_of(value));
+    if constexpr (detail::HanaStruct<T>) add_fields(push_heading(no_parent, name.c_str()), value);
+    else add_leaf(no_parent, name.c_str(), value);
   }
 
   const std::vector<OptionEntry>& entries() const noexcept { return entries_; }
@@ -150,7 +150,10 @@ class OptionTable {
   VOLT_INLINE void emit(std::size_t index, std::string& out, int indent) const;
 
  private:
-  // The only per-field code: a field's name and its typed pointer, handed to push_field.
+  static constexpr std::size_t no_parent = static_cast<std::size_t>(-1);
+
+  // The only per-field code: a field's name and its typed pointer, handed to push_leaf (defined
+  // in the .ipp for the LeafRef types and, in the separately compiled mode, instantiated there only).
   template <class T>
   void add_fields(std::size_t parent, T& value) {
     boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
@@ -159,22 +162,25 @@ class OptionTable {
       if constexpr (detail::HanaStruct<std::remove_cvref_t<decltype(field)>>)
         add_fields(push_heading(parent, name), field);
       else
-        push_field(parent, name, leaf_of(field));
+        add_leaf(parent, name, field);
     });
   }
   template <class T>
-  static detail::LeafRef leaf_of(T& value) {
+  void add_leaf(std::size_t parent, const char* name, T& value) {
     if constexpr (detail::NamedEnum<T>)
-      return detail::EnumLeaf{detail::enum_name_list_v<T>, detail::enum_value_list_v<T>,
-                              reinterpret_cast<std::byte*>(&value), sizeof(T), std::is_signed_v<std::underlying_type_t<T>>};
+      push_enum(parent, name,
+                detail::EnumLeaf{detail::enum_name_list_v<T>, detail::enum_value_list_v<T>,
+                                 reinterpret_cast<std::byte*>(&value), sizeof(T),
+                                 std::is_signed_v<std::underlying_type_t<T>>});
     else
-      return &value;
+      push_leaf(parent, name, &value);
   }
-  // Appends an entry; returns its index.
-  VOLT_INLINE std::size_t push(const std::string& key, std::string_view name, int depth,
-                               std::optional<detail::LeafRef> leaf);
+  // Appends an entry under `parent` (no_parent: a group's root); returns its index.
+  VOLT_INLINE std::size_t push(std::size_t parent, const char* name, std::optional<detail::LeafRef> leaf);
   VOLT_INLINE std::size_t push_heading(std::size_t parent, const char* name);
-  VOLT_INLINE void push_field(std::size_t parent, const char* name, const detail::LeafRef& leaf);
+  VOLT_INLINE void push_enum(std::size_t parent, const char* name, const detail::EnumLeaf& leaf);
+  template <class P>
+  void push_leaf(std::size_t parent, const char* name, P* field);
   // The children of the struct entry at `index`, by name (entries().size() when none is called so).
   VOLT_INLINE std::size_t child(std::size_t index, std::string_view name) const;
 

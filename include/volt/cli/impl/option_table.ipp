@@ -94,21 +94,56 @@ VOLT_INLINE void read_leaf(const YAML::Node& n, const LeafRef& leaf, const std::
 
 }  // namespace detail
 
-VOLT_INLINE std::size_t OptionTable::push(const std::string& key, std::string_view name, int depth,
-                                          std::optional<detail::LeafRef> leaf) {
-  entries_.push_back({key, std::string(name), depth, std::move(leaf)});
+VOLT_INLINE std::size_t OptionTable::push(std::size_t parent, const char* name, std::optional<detail::LeafRef> leaf) {
+  if (parent == no_parent) entries_.push_back({name, name, 0, std::move(leaf)});
+  else entries_.push_back({detail::join(entries_[parent].key, name), name, entries_[parent].depth + 1, std::move(leaf)});
   return entries_.size() - 1;
 }
 
 VOLT_INLINE std::size_t OptionTable::push_heading(std::size_t parent, const char* name) {
-  const std::string key = detail::join(entries_[parent].key, name);
-  return push(key, name, entries_[parent].depth + 1, std::nullopt);
+  return push(parent, name, std::nullopt);
 }
 
-VOLT_INLINE void OptionTable::push_field(std::size_t parent, const char* name, const detail::LeafRef& leaf) {
-  const std::string key = detail::join(entries_[parent].key, name);
-  push(key, name, entries_[parent].depth + 1, leaf);
+VOLT_INLINE void OptionTable::push_enum(std::size_t parent, const char* name, const detail::EnumLeaf& leaf) {
+  push(parent, name, detail::LeafRef(leaf));
 }
+
+template <class P>
+void OptionTable::push_leaf(std::size_t parent, const char* name, P* field) {
+  push(parent, name, detail::LeafRef(std::in_place_type<P*>, field));
+}
+
+// The separately compiled mode's TU defines push_leaf for each of LeafRef's pointer types; a
+// user's TU sees only its declaration, and calls it.
+#if defined(VOLT_SEPARATE_COMPILATION)
+template void OptionTable::push_leaf(std::size_t, const char*, bool*);
+template void OptionTable::push_leaf(std::size_t, const char*, int*);
+template void OptionTable::push_leaf(std::size_t, const char*, long*);
+template void OptionTable::push_leaf(std::size_t, const char*, long long*);
+template void OptionTable::push_leaf(std::size_t, const char*, unsigned*);
+template void OptionTable::push_leaf(std::size_t, const char*, unsigned long*);
+template void OptionTable::push_leaf(std::size_t, const char*, unsigned long long*);
+template void OptionTable::push_leaf(std::size_t, const char*, float*);
+template void OptionTable::push_leaf(std::size_t, const char*, double*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::string*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::filesystem::path*);
+template void OptionTable::push_leaf(std::size_t, const char*, BatchCount*);
+template void OptionTable::push_leaf(std::size_t, const char*, FastDevRun*);
+template void OptionTable::push_leaf(std::size_t, const char*, SeedEverything*);
+template void OptionTable::push_leaf(std::size_t, const char*, detail::Seconds*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<bool>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<int>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<long>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<long long>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<unsigned>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<unsigned long>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<unsigned long long>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<float>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<double>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<std::string>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<std::filesystem::path>*);
+template void OptionTable::push_leaf(std::size_t, const char*, std::optional<detail::Seconds>*);
+#endif
 
 VOLT_INLINE std::size_t OptionTable::root(std::string_view name) const {
   for (std::size_t i = 0; i < entries_.size(); ++i)
