@@ -10,8 +10,11 @@
 // where it came from (file:line, variable, flag) and the closest valid key.
 //
 // What does not depend on the groups' types (reading a node's entries, the error messages, the
-// environment's names, a YAML line) is in non-template functions (cli/impl/config.ipp); the
-// templates here walk the structs and only name YAML::Node, which value.hpp forward-declares.
+// environment's names, a YAML line) is in non-template functions (cli/impl/config.ipp). A group
+// whose leaves all have one of cli::OptionTable's types is walked once into that table, and every
+// operation on it is non-template code (cli/impl/option_table.ipp); the templates here walk only
+// the other groups (a std::variant of structs, a field type the table lacks), once per
+// operation. They only name YAML::Node, which value.hpp forward-declares.
 #include <algorithm>
 #include <cstddef>
 #include <map>
@@ -30,6 +33,7 @@
 #include <boost/hana/string.hpp>
 #include <fmt/format.h>
 
+#include <volt/cli/option_table.hpp>
 #include <volt/cli/value.hpp>
 #include <volt/detail/config.hpp>
 
@@ -167,7 +171,7 @@ template <class... Groups>
 class Config {
  public:
   explicit Config(Named<Groups>... groups) : groups_(std::move(groups)...) {
-    std::apply([&](auto&... g) { (describe(g.name, g.value), ...); }, groups_);
+    std::apply([&](auto&... g) { (add_group(g), ...); }, groups_);
   }
 
   const std::vector<OptionInfo>& options() const noexcept { return options_; }
@@ -189,7 +193,7 @@ class Config {
       bool found = false;
       std::apply(
           [&](auto&... g) {
-            ((!found && g.name == name ? (found = true, apply_node(g.value, *entry.value, name, file), 0) : 0), ...);
+            ((!found && g.name == name ? (found = true, apply_group_node(g, *entry.value, file), 0) : 0), ...);
           },
           groups_);
       if (!found) throw unknown(name, Source::file(file, *entry.key));
@@ -204,7 +208,7 @@ class Config {
     bool found = false;
     std::apply(
         [&](auto&... g) {
-          ((!found && g.name == head ? (found = true, apply_path(g.value, rest, head, key, text, src), 0) : 0), ...);
+          ((!found && g.name == head ? (found = true, apply_group_text(g, rest, key, text, src), 0) : 0), ...);
         },
         groups_);
     if (!found) throw unknown(key, src);
@@ -226,12 +230,40 @@ class Config {
   // order, two-space indentation, PyYAML's scalars.
   std::string yaml() const {
     std::string out;
-    std::apply([&](const auto&... g) { (emit(out, 0, g.name, g.value), ...); }, groups_);
+    std::apply([&](const auto&... g) { (emit_group(out, g), ...); }, groups_);
     return out;
   }
 
  private:
   Error unknown(const std::string& key, const Source& src) const { return detail::unknown_key(options_, key, src); }
+
+  // A group whose fields all have the table's types is walked once into table_ and handled by
+  // its non-template operations; any other (a std::variant of structs) by the templates below.
+  template <class T>
+  void add_group(Named<T>& g) {
+    if constexpr (detail::tableable<T>()) {
+      table_.add_group(g.name, g.value);
+      table_.describe(table_.root(g.name), options_);
+    } else {
+      describe(g.name, g.value);
+    }
+  }
+  template <class T>
+  void apply_group_node(Named<T>& g, const YAML::Node& n, const std::string& file) {
+    if constexpr (detail::tableable<T>()) table_.apply_node(table_.root(g.name), n, g.name, file, options_, provenance_);
+    else apply_node(g.value, n, g.name, file);
+  }
+  template <class T>
+  void apply_group_text(Named<T>& g, const std::string& rest, const std::string& key, const std::string& text,
+                        const Source& src) {
+    if constexpr (detail::tableable<T>()) table_.apply_text(table_.root(g.name), key, rest, text, src, options_, provenance_);
+    else apply_path(g.value, rest, g.name, key, text, src);
+  }
+  template <class T>
+  void emit_group(std::string& out, const Named<T>& g) const {
+    if constexpr (detail::tableable<T>()) table_.emit(table_.root(g.name), out, 0);
+    else emit(out, 0, g.name, g.value);
+  }
 
   template <class T>
   void describe(const std::string& key, const T& v) {
@@ -388,6 +420,7 @@ class Config {
   }
 
   std::tuple<Named<Groups>...> groups_;
+  OptionTable table_;
   std::vector<OptionInfo> options_;
   std::map<std::string, std::string> provenance_;
 };
@@ -396,4 +429,5 @@ class Config {
 
 #if !defined(VOLT_SEPARATE_COMPILATION)
 #include <volt/cli/impl/config.ipp>
+#include <volt/cli/impl/option_table.ipp>
 #endif

@@ -12,3 +12,4 @@
 #include <volt/cli/impl/config.ipp>
 #include <volt/cli/impl/lightning_cli.ipp>
 #include <volt/cli/impl/value.ipp>
+#include <volt/cli/impl/option_table.ipp>
