@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/hana/define_struct.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>  // data.state_dict() below: volt's headers only declare json
 #include <torch/torch.h>
 
 #include <volt/checkpoint/load_from_checkpoint.hpp>
