@@ -2,6 +2,8 @@
 // flags, their precedence, the YAML written back, and every error with its message.
 #include <catch2/catch.hpp>
 
+#include "error_of.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -69,16 +71,7 @@ void apply_file(auto& config, const std::string& name, const std::string& text) 
 }
 
 // The message of the cli::Error `f` throws (fails the test when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const volt::cli::Error& e) {
-    return e.what();
-  }
-  FAIL("no volt::cli::Error was thrown");
-  return {};
-}
+using volt_test::error_of;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // command line, errors before anything runs, config.yaml in the log folder, the optimizer choice.
 #include <catch2/catch.hpp>
 
+#include "error_of.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -99,16 +101,7 @@ CLI::Values defaults(const std::filesystem::path& root) {
           .callbacks = {volt::EarlyStopping::Options{.monitor = "val_loss", .patience = 5}}};
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const volt::cli::Error& e) {
-    return e.what();
-  }
-  FAIL("no volt::cli::Error was thrown");
-  return {};
-}
+using volt_test::error_of;
 
 std::string read(const std::filesystem::path& p) {
   std::ifstream in(p);

@@ -3,6 +3,8 @@
 // templates give for a struct the table cannot hold.
 #include <catch2/catch.hpp>
 
+#include "error_of.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,16 +66,7 @@ static_assert(!volt::cli::detail::tableable<Untabled>());
 static_assert(!volt::cli::detail::tableable<std::variant<Adam>>());
 static_assert(!volt::cli::detail::tableable<std::optional<Small>>());
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const volt::cli::Error& e) {
-    return e.what();
-  }
-  FAIL("no volt::cli::Error was thrown");
-  return {};
-}
+using volt_test::error_of;
 
 }  // namespace
 
