@@ -52,6 +52,7 @@
 #include <volt/reflect/hparams.hpp>
 #include <volt/reflect/hparams_yaml.hpp>
 #include <volt/optim/optimizer_name.hpp>
+#include <volt/optim/optimizer_state.hpp>
 #include <volt/version.hpp>
 #include <volt/detail/config.hpp>
 #include <volt/detail/json_state.hpp>
@@ -193,7 +194,7 @@ template <class Run, class Optimization>
     writer.add_json("datamodule", state.get());
   }
   if (!weights_only) {
-    torch::serialize::OutputArchive optimizers;
+    auto optimizers = ::volt::optim::new_output_archive();
     optimization.save(optimizers);
     writer.add_archive("optimizers", optimizers);
     detail::CallbackStates callbacks;
@@ -315,7 +316,7 @@ struct RunSnapshot {
   JsonDocument precision;
 
   RunSnapshot(Run& run, Optimization& optimization_) : state(run.module, run.metrics) {
-    torch::serialize::OutputArchive archive;
+    auto archive = ::volt::optim::new_output_archive();
     optimization_.save(archive);
     optimization = archive_bytes(archive);
     if constexpr (::volt::detail::has_json_state<std::remove_cvref_t<decltype(run.precision)>>)

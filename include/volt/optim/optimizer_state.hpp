@@ -15,6 +15,11 @@
 
 namespace volt::optim {
 
+// An empty archive. libtorch defines OutputArchive's default constructor inline (a new
+// jit::CompilationUnit and a jit::Module named by a parsed c10::QualifiedName): made here, that
+// code is compiled once in the separately compiled mode instead of in every TU that saves state.
+VOLT_INLINE torch::serialize::OutputArchive new_output_archive();
+
 VOLT_INLINE void save_optimizer(const torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& archive);
 
 VOLT_INLINE void load_optimizer(torch::optim::Optimizer& optimizer, torch::serialize::InputArchive& archive);

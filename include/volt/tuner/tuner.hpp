@@ -27,6 +27,7 @@
 #include <torch/torch.h>
 
 #include <volt/core/context.hpp>
+#include <volt/optim/optimizer_state.hpp>
 #include <volt/trainer.hpp>
 #include <volt/tuner/batch_size_scaling.hpp>
 #include <volt/tuner/lr_finder.hpp>
@@ -112,7 +113,7 @@ class OptimizerStateGuard {
     saved_.clear();
     for (auto* optimizer : ctx.raw_optimizers()) {
       std::ostringstream bytes;
-      torch::serialize::OutputArchive archive;
+      auto archive = ::volt::optim::new_output_archive();
       optimizer->save(archive);
       archive.save_to(bytes);
       std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> options;

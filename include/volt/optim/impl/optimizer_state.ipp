@@ -5,6 +5,8 @@
 
 namespace volt::optim {
 
+VOLT_INLINE torch::serialize::OutputArchive new_output_archive() { return torch::serialize::OutputArchive(); }
+
 VOLT_INLINE void save_optimizer(const torch::optim::Optimizer& optimizer, torch::serialize::OutputArchive& archive) {
   torch::serialize::OutputArchive state(archive.compilation_unit());
   optimizer.save(state);
