@@ -19,6 +19,7 @@
 #include <volt/hooks/call.hpp>
 #include <volt/optim/configure_optimizers.hpp>
 #include <volt/loops/step.hpp>
+#include <volt/strategy/single_device.hpp>
 #include <volt/detail/config.hpp>
 
 namespace volt {
@@ -38,22 +39,35 @@ namespace volt::loops {
 // ctx.optimizers()[i].step() under automatic optimization; compiled once (fast mode).
 [[noreturn]] VOLT_INLINE void throw_manual_step_in_automatic(std::size_t index);
 
+// install_collectives for SingleDevice: one process, so every collective is the identity and
+// metrics need no sync_dist. Compiled once (fast mode) instead of five std::function
+// instantiations in every TU that runs a Trainer on one device.
+VOLT_INLINE void install_single_process_collectives(RunFacade& facade, MetricStore& metrics);
+
+// install_fit_operations under automatic optimization: ctx.manual_backward() and
+// ctx.optimizers()[i].step() throw. Type-independent, so compiled once (fast mode).
+VOLT_INLINE void install_automatic_optimization_guards(RunFacade& facade);
+
 template <class Run>
 void install_collectives(Run& run) {
-  auto& facade = run.state.facade;
-  facade.reduce = [&run](const torch::Tensor& t, ReduceOp op) { return torch::Tensor(run.strategy.reduce(t, op)); };
-  facade.all_gather = [&run](const torch::Tensor& t) { return torch::Tensor(run.strategy.all_gather(t)); };
-  facade.broadcast = [&run](const torch::Tensor& t, std::int64_t src) {
-    return torch::Tensor(run.strategy.broadcast(t, src));
-  };
-  facade.barrier = [&run] { run.strategy.barrier(); };
-  // sync_dist: over the Trainer's strategy, which outlives the MetricStore's use of it.
-  if (run.strategy.world_size() > 1)
-    run.metrics.set_sync_dist([strategy = &run.strategy](const torch::Tensor& t, ReduceOp op) {
-      return torch::Tensor(strategy->reduce(t, op));
-    });
-  else
-    run.metrics.set_sync_dist({});
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(run.strategy)>, SingleDevice>) {
+    install_single_process_collectives(run.state.facade, run.metrics);
+  } else {
+    auto& facade = run.state.facade;
+    facade.reduce = [&run](const torch::Tensor& t, ReduceOp op) { return torch::Tensor(run.strategy.reduce(t, op)); };
+    facade.all_gather = [&run](const torch::Tensor& t) { return torch::Tensor(run.strategy.all_gather(t)); };
+    facade.broadcast = [&run](const torch::Tensor& t, std::int64_t src) {
+      return torch::Tensor(run.strategy.broadcast(t, src));
+    };
+    facade.barrier = [&run] { run.strategy.barrier(); };
+    // sync_dist: over the Trainer's strategy, which outlives the MetricStore's use of it.
+    if (run.strategy.world_size() > 1)
+      run.metrics.set_sync_dist([strategy = &run.strategy](const torch::Tensor& t, ReduceOp op) {
+        return torch::Tensor(strategy->reduce(t, op));
+      });
+    else
+      run.metrics.set_sync_dist({});
+  }
 }
 
 template <class Run, class Optimization>
@@ -67,15 +81,7 @@ void install_fit_operations(Run& run, Optimization& optimization) {
   if constexpr (!ManualOptimization<Module>) {
     // Lightning's rule: under automatic optimization the Trainer runs backward and the step;
     // doing them in a hook as well would step twice (or backward through a freed graph).
-    facade.manual_backward = [](const torch::Tensor&) {
-      throw std::logic_error(
-          "volt: ctx.manual_backward() was called, but the module uses automatic optimization (volt runs backward "
-          "on the loss training_step returns). To optimize by hand, add to the module: static constexpr bool "
-          "automatic_optimization = false;");
-    };
-    facade.optimizer_step = [](std::size_t index, const torch::optim::Optimizer::LossClosure&) {
-      throw_manual_step_in_automatic(index);
-    };
+    install_automatic_optimization_guards(facade);
   } else {
     facade.manual_backward = [&run](const torch::Tensor& loss) { loops::backward(run, loss); };
     facade.optimizer_step = [&run, &optimization](std::size_t index,

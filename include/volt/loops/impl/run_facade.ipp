@@ -17,4 +17,24 @@ VOLT_INLINE void throw_manual_step_in_automatic(std::size_t index) {
       index));
 }
 
+VOLT_INLINE void install_single_process_collectives(RunFacade& facade, MetricStore& metrics) {
+  facade.reduce = [](const torch::Tensor& t, ReduceOp) { return t; };
+  facade.all_gather = [](const torch::Tensor& t) { return t; };
+  facade.broadcast = [](const torch::Tensor& t, std::int64_t) { return t; };
+  facade.barrier = [] {};
+  metrics.set_sync_dist({});
+}
+
+VOLT_INLINE void install_automatic_optimization_guards(RunFacade& facade) {
+  facade.manual_backward = [](const torch::Tensor&) {
+    throw std::logic_error(
+        "volt: ctx.manual_backward() was called, but the module uses automatic optimization (volt runs backward "
+        "on the loss training_step returns). To optimize by hand, add to the module: static constexpr bool "
+        "automatic_optimization = false;");
+  };
+  facade.optimizer_step = [](std::size_t index, const torch::optim::Optimizer::LossClosure&) {
+    throw_manual_step_in_automatic(index);
+  };
+}
+
 }  // namespace volt::loops
