@@ -8,12 +8,15 @@
 #include <stdexcept>
 #include <string>
 
+#include <volt/detail/config.hpp>
+
 namespace volt::checkpoint {
 
 class CheckpointError : public std::runtime_error {
  public:
-  CheckpointError(const std::filesystem::path& file, const std::string& message)
-      : std::runtime_error(message), file_(std::make_shared<const std::filesystem::path>(file)) {}
+  // Compiled once in the separately compiled mode: the templates that throw it (the loops'
+  // resume, load_from_checkpoint) would otherwise instantiate make_shared<const path> in every TU.
+  VOLT_INLINE CheckpointError(const std::filesystem::path& file, const std::string& message);
 
   // The file the message is about.
   const std::filesystem::path& file() const noexcept { return *file_; }
@@ -24,3 +27,7 @@ class CheckpointError : public std::runtime_error {
 };
 
 }  // namespace volt::checkpoint
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/checkpoint/impl/error.ipp>
+#endif

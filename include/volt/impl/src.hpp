@@ -23,6 +23,7 @@
 #include <volt/checkpoint/impl/atomic_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_file.ipp>
 #include <volt/checkpoint/impl/checkpoint_hooks.ipp>
+#include <volt/checkpoint/impl/error.ipp>
 #include <volt/checkpoint/impl/module_state.ipp>
 #include <volt/checkpoint/impl/safetensors.ipp>
 #include <volt/checkpoint/impl/trainer_checkpoint.ipp>
