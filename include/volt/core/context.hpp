@@ -35,6 +35,15 @@ namespace volt {
 
 // The Trainer's run state that hooks may read.
 struct RunState {
+  // Declared here, defaulted in the .ipp: in the separately compiled mode a user TU calls them
+  // instead of compiling its paths, strings, vectors and std::functions' members again.
+  VOLT_INLINE RunState();
+  VOLT_INLINE RunState(const RunState&);
+  VOLT_INLINE RunState(RunState&&) noexcept;
+  VOLT_INLINE RunState& operator=(const RunState&);
+  VOLT_INLINE RunState& operator=(RunState&&) noexcept;
+  VOLT_INLINE ~RunState();
+
   std::int64_t current_epoch = 0;
   std::int64_t global_step = 0;  // optimizer steps taken, as in Lightning
   // Training batches that ended an accumulation window (Lightning's _batches_that_stepped): the

@@ -38,7 +38,7 @@ class VersionedLogDir {
   const std::filesystem::path& save_dir() const noexcept { return save_dir_; }
   const std::string& name() const noexcept { return name_; }
   // <save_dir>/<name>; with an empty name the versions sit directly in save_dir.
-  std::filesystem::path root_dir() const { return name_.empty() ? save_dir_ : save_dir_ / name_; }
+  VOLT_INLINE std::filesystem::path root_dir() const;
   VOLT_INLINE std::int64_t version() const;
   VOLT_INLINE std::filesystem::path log_dir() const;
   // Whether the version is fixed (given, or resolved by a first use), and fixing it from outside:

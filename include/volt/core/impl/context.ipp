@@ -7,6 +7,13 @@
 
 namespace volt {
 
+VOLT_INLINE RunState::RunState() = default;
+VOLT_INLINE RunState::RunState(const RunState&) = default;
+VOLT_INLINE RunState::RunState(RunState&&) noexcept = default;
+VOLT_INLINE RunState& RunState::operator=(const RunState&) = default;
+VOLT_INLINE RunState& RunState::operator=(RunState&&) noexcept = default;
+VOLT_INLINE RunState::~RunState() = default;
+
 VOLT_INLINE void Context::clip_gradients(torch::optim::Optimizer& optimizer, double clip_val, bool by_norm) {
   std::vector<torch::Tensor> params;
   for (auto& group : optimizer.param_groups())

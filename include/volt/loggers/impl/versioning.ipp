@@ -31,6 +31,10 @@ VOLT_INLINE std::int64_t next_version(const std::filesystem::path& root_dir) {
   return highest ? *highest + 1 : 0;
 }
 
+VOLT_INLINE std::filesystem::path VersionedLogDir::root_dir() const {
+  return name_.empty() ? save_dir_ : save_dir_ / name_;
+}
+
 VOLT_INLINE std::int64_t VersionedLogDir::version() const {
   if (!version_) version_ = next_version(root_dir());
   return *version_;
