@@ -46,6 +46,7 @@
 #include <volt/loggers/impl/tfevents.ipp>
 #include <volt/loggers/impl/versioning.ipp>
 #include <volt/loops/impl/automatic_optimization.ipp>
+#include <volt/loops/impl/evaluation_loop.ipp>
 #include <volt/loops/impl/fit_loop.ipp>
 #include <volt/loops/impl/fit_summary.ipp>
 #include <volt/loops/impl/manual_optimization.ipp>

@@ -21,6 +21,7 @@
 #include <volt/loops/profiling.hpp>
 #include <volt/loops/logging.hpp>
 #include <volt/core/step_output.hpp>
+#include <volt/detail/config.hpp>
 
 namespace volt::loops {
 
@@ -68,13 +69,14 @@ void model_mode_hook(Run& run, Hook hook, Default&& by_default) {
 }
 
 // Grad mode off for evaluation: torch::InferenceMode (Lightning's default inference_mode=True)
-// or torch::NoGradGuard.
+// or torch::NoGradGuard. Constructor and destructor compiled once (fast mode): inline, every
+// user TU compiled two std::optional stacks for them.
 class EvalGradGuard {
  public:
-  explicit EvalGradGuard(bool inference_mode) {
-    if (inference_mode) inference_.emplace();
-    else no_grad_.emplace();
-  }
+  VOLT_INLINE explicit EvalGradGuard(bool inference_mode);
+  VOLT_INLINE ~EvalGradGuard();
+  EvalGradGuard(const EvalGradGuard&) = delete;
+  EvalGradGuard& operator=(const EvalGradGuard&) = delete;
 
  private:
   std::optional<c10::InferenceMode> inference_;
@@ -151,3 +153,7 @@ std::map<std::string, double> evaluation_loop(Run& run, Loader& loader, std::int
 }
 
 }  // namespace volt::loops
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/loops/impl/evaluation_loop.ipp>
+#endif

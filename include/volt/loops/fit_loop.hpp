@@ -223,6 +223,23 @@ struct FitResult {
   std::filesystem::path checkpoint{};
 };
 
+// TrainerOptions::detect_anomaly: autograd's anomaly detection for the whole fit
+// (torch::autograd::DetectAnomalyGuard). Compiled once (fast mode), not an optional in every TU.
+class AnomalyDetection {
+ public:
+  VOLT_INLINE explicit AnomalyDetection(bool on);
+  VOLT_INLINE ~AnomalyDetection();
+  AnomalyDetection(const AnomalyDetection&) = delete;
+  AnomalyDetection& operator=(const AnomalyDetection&) = delete;
+
+ private:
+  std::optional<torch::autograd::DetectAnomalyGuard> guard_;
+};
+
+// <default_root_dir>/preempted.ckpt, the checkpoint a preempted fit writes; `create_root`: the
+// folder is created first (the rank that writes).
+VOLT_INLINE std::filesystem::path preempted_checkpoint_path(const TrainerOptions& opt, bool create_root);
+
 template <class Run>
 FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_path = std::nullopt) {
   using Module = std::remove_reference_t<decltype(run.module)>;
@@ -238,8 +255,7 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
 
   run.state.preempted = false;  // Trainer::fit installed the PreemptionGuard before anything else
   run.fit_started = std::chrono::steady_clock::now();
-  std::optional<torch::autograd::DetectAnomalyGuard> anomaly;
-  if (opt.detect_anomaly) anomaly.emplace();
+  const AnomalyDetection anomaly(opt.detect_anomaly);
 
   setup_stage(run, Stage::fit);
   if constexpr (ManualOptimization<Module>) check_manual_optimization_options(opt);
@@ -335,11 +351,10 @@ FitResult fit_loop(Run& run, const std::optional<std::filesystem::path>& ckpt_pa
       ++run.state.current_epoch;
     }
     if (run.state.preempted) {
-      FitResult result{FitStatus::preempted, std::filesystem::path(opt.default_root_dir) / "preempted.ckpt"};
-      if (run.state.global_rank == 0) {  // one file, written once (DDP: the others wait)
-        std::filesystem::create_directories(opt.default_root_dir);
+      // One file, written once by rank 0 (DDP: the others wait).
+      FitResult result{FitStatus::preempted, preempted_checkpoint_path(opt, run.state.global_rank == 0)};
+      if (run.state.global_rank == 0)
         checkpoint::save_trainer_checkpoint(run, optimization, result.checkpoint, /*weights_only=*/false);
-      }
       run.strategy.barrier();
       finalize_loggers(run, "interrupted");
       teardown_stage(run, Stage::fit);

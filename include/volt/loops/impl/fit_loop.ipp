@@ -5,6 +5,18 @@
 
 namespace volt::loops {
 
+VOLT_INLINE AnomalyDetection::AnomalyDetection(bool on) {
+  if (on) guard_.emplace();
+}
+
+VOLT_INLINE AnomalyDetection::~AnomalyDetection() = default;
+
+VOLT_INLINE std::filesystem::path preempted_checkpoint_path(const TrainerOptions& opt, bool create_root) {
+  std::filesystem::path path = std::filesystem::path(opt.default_root_dir) / "preempted.ckpt";
+  if (create_root) std::filesystem::create_directories(opt.default_root_dir);
+  return path;
+}
+
 VOLT_INLINE void check_max_time(RunState& state, const TrainerOptions& options,
                                 std::chrono::steady_clock::time_point fit_started) {
   if (!options.max_time) return;
