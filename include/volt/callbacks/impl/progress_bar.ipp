@@ -5,6 +5,10 @@
 
 namespace volt::detail {
 
+VOLT_INLINE void add_monitored_metric(std::vector<std::string>& names, const std::string& name) {
+  if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
 VOLT_INLINE std::string bar_cells(double fraction, int bar_width) {
   static constexpr std::string_view eighths[] = {" ", "\u258F", "\u258E", "\u258D", "\u258C",
                                                  "\u258B", "\u258A", "\u2589", "\u2588"};
