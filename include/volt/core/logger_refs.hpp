@@ -14,9 +14,12 @@
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include <boost/core/demangle.hpp>
+
+#include <volt/detail/config.hpp>
 
 namespace volt {
 
@@ -24,7 +27,7 @@ class LoggerRefs {
  public:
   template <class L>
   void add(L& logger) {
-    refs_.emplace_back(std::ref(logger));
+    add_ref(std::ref(logger));
   }
   void clear() noexcept { refs_.clear(); }
 
@@ -58,7 +61,14 @@ class LoggerRefs {
   }
 
  private:
+  // The vector's growth compiled once (fast mode), not once per logger type.
+  VOLT_INLINE void add_ref(std::any ref);
+
   std::vector<std::any> refs_;
 };
 
 }  // namespace volt
+
+#if !defined(VOLT_SEPARATE_COMPILATION)
+#include <volt/core/impl/logger_refs.ipp>
+#endif

@@ -28,6 +28,7 @@
 #include <volt/checkpoint/impl/safetensors.ipp>
 #include <volt/checkpoint/impl/trainer_checkpoint.ipp>
 #include <volt/core/impl/context.ipp>
+#include <volt/core/impl/logger_refs.ipp>
 #include <volt/core/impl/metrics.ipp>
 #include <volt/core/impl/run_facade.ipp>
 #include <volt/core/impl/trainer_options.ipp>
