@@ -18,6 +18,7 @@
 // Loading checks the whole file before touching anything, and puts the whole run back if a
 // section that can only be checked by loading it (e.g. an optimizer of another shape) fails, so
 // nothing is ever half-loaded (load_trainer_checkpoint below).
+#include <array>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
@@ -124,11 +125,28 @@ template <class Callback>
 concept stateful_callback = ::volt::detail::has_json_state<Callback> &&
                             requires(Callback& cb, const nlohmann::json& state) { cb.load_state_dict(state); };
 
+// The indices of a run's callbacks tuple whose callback (unwrapped from std::optional) is
+// stateful, in order: the visits below are instantiated for these only.
+template <class Tuple>
+struct stateful_slots;
+template <class... C>
+struct stateful_slots<std::tuple<C&...>> {
+  static constexpr std::size_t count = (std::size_t{stateful_callback<::volt::detail::unwrap_optional_t<C>>} + ... + 0);
+  static constexpr auto indices = [] {
+    std::array<std::size_t, count> out{};
+    std::size_t i = 0, n = 0;
+    ((stateful_callback<::volt::detail::unwrap_optional_t<C>> ? (void)(out[n++] = i++) : (void)i++), ...);
+    return out;
+  }();
+};
+
 template <class Run, class F>
 void for_each_stateful_callback(Run& run, F&& f) {
-  hooks::for_each_callback(run.callbacks, [&](auto& cb) {
-    if constexpr (stateful_callback<std::remove_cvref_t<decltype(cb)>>) f(cb, callback_key(cb));
-  });
+  using Slots = stateful_slots<std::remove_cvref_t<decltype(run.callbacks)>>;
+  auto visit = [&](auto& cb) { f(cb, callback_key(cb)); };
+  [&]<std::size_t... J>(std::index_sequence<J...>) {
+    (hooks::detail::visit_callback(std::get<Slots::indices[J]>(run.callbacks), visit), ...);
+  }(std::make_index_sequence<Slots::count>{});
 }
 
 // Whether the module or a callback of the run may have the hook (hooks/call.hpp's may_have).
