@@ -166,6 +166,42 @@ VOLT_INLINE void emit_block(std::string& out, int indent, std::string_view name,
 
 }  // namespace detail
 
+// A configuration whose groups all go into the option table (no std::variant of structs), added
+// one by one: no tuple of the groups, and every operation non-template. It behaves as cli::Config
+// of the same groups (LightningCLI builds one when its groups allow).
+class TabledConfig {
+ public:
+  template <class T>
+  void add(const std::string& name, T& value) {
+    table_.add_group(name, value);
+    table_.describe(table_.root(name), options_);
+  }
+
+  const std::vector<OptionInfo>& options() const noexcept { return options_; }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& o : options_) out.push_back(o.key);
+    return out;
+  }
+  const std::map<std::string, std::string>& provenance() const noexcept { return provenance_; }
+  static std::string env_name(const std::string& prefix, const std::string& key) { return detail::env_name(prefix, key); }
+  void apply_file(const YAML::Node& root, const std::string& file) {
+    table_.apply_file(root, file, options_, provenance_);
+  }
+  void apply_text(const std::string& key, const std::string& text, const Source& src) {
+    table_.apply_flag(key, text, src, options_, provenance_);
+  }
+  void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix) {
+    table_.apply_env(env, prefix, options_, provenance_);
+  }
+  std::string yaml() const { return table_.yaml(); }
+
+ private:
+  OptionTable table_;
+  std::vector<OptionInfo> options_;
+  std::map<std::string, std::string> provenance_;
+};
+
 // The whole configuration: a tuple of Named groups, walked in order.
 template <class... Groups>
 class Config {
