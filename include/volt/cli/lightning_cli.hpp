@@ -424,8 +424,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   std::filesystem::path save_config(trainer_type& trainer, Parsed& parsed) const {
     if (!detail::writes_config()) return {};
     const auto path = detail::prepare_config_path(trainer.log_dir(), settings_);
-    Values copy = parsed.values;
-    detail::write_text(path, config_of(copy).yaml());
+    detail::write_text(path, config_of(parsed.values).yaml());  // config_of only reads them
     return path;
   }
 
