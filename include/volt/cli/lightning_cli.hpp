@@ -286,19 +286,19 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   int run(int argc, char** argv, After&& after = nullptr) const {
     std::vector<std::string> args(argv + 1, argv + argc);
     const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "prog";
-    std::optional<Parsed> parsed;
+    Parsed parsed;  // not a std::optional<Parsed>: its layers would be instantiated for every CLI
     try {
       parsed = parse(std::move(args), detail::environment(settings_.env_prefix), program);
     } catch (const Error& e) {
       std::cerr << e.what() << std::endl;
       return 2;
     }
-    if (parsed->output) {
-      std::cout << *parsed->output << std::flush;
+    if (parsed.output) {
+      std::cout << *parsed.output << std::flush;
       return 0;
     }
     try {
-      execute(*parsed, std::forward<After>(after));
+      execute(parsed, std::forward<After>(after));
     } catch (const Error& e) {
       std::cerr << e.what() << std::endl;
       return 2;
