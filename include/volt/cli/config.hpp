@@ -166,10 +166,50 @@ VOLT_INLINE void emit_block(std::string& out, int indent, std::string_view name,
 
 }  // namespace detail
 
+// A configuration whose groups all go into the option table (no std::variant of structs), added
+// one by one: no tuple of the groups, and every operation non-template. It behaves as cli::Config
+// of the same groups (LightningCLI builds one when its groups allow).
+class TabledConfig {
+ public:
+  template <class T>
+  void add(const std::string& name, T& value) {
+    table_.add_group(name, value);
+    table_.describe(table_.root(name), options_);
+  }
+
+  const std::vector<OptionInfo>& options() const noexcept { return options_; }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& o : options_) out.push_back(o.key);
+    return out;
+  }
+  const std::map<std::string, std::string>& provenance() const noexcept { return provenance_; }
+  static std::string env_name(const std::string& prefix, const std::string& key) { return detail::env_name(prefix, key); }
+  void apply_file(const YAML::Node& root, const std::string& file) {
+    table_.apply_file(root, file, options_, provenance_);
+  }
+  void apply_text(const std::string& key, const std::string& text, const Source& src) {
+    table_.apply_flag(key, text, src, options_, provenance_);
+  }
+  void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix) {
+    table_.apply_env(env, prefix, options_, provenance_);
+  }
+  std::string yaml() const { return table_.yaml(); }
+
+ private:
+  OptionTable table_;
+  std::vector<OptionInfo> options_;
+  std::map<std::string, std::string> provenance_;
+};
+
 // The whole configuration: a tuple of Named groups, walked in order.
 template <class... Groups>
 class Config {
  public:
+  // Every group is in the table (the usual case: no std::variant of structs): the layers and the
+  // output are then OptionTable's non-template operations, and the walks below are not instantiated.
+  static constexpr bool all_tabled = (detail::tableable<Groups>() && ...);
+
   explicit Config(Named<Groups>... groups) : groups_(std::move(groups)...) {
     std::apply([&](auto&... g) { (add_group(g), ...); }, groups_);
   }
@@ -187,39 +227,51 @@ class Config {
 
   // A parsed config file (YAML or JSON): a mapping of group names.
   void apply_file(const YAML::Node& root, const std::string& file) {
-    if (!detail::check_config_root(root, file)) return;
-    for (const auto& entry : detail::map_entries(root)) {
-      const std::string& name = entry.name;
-      bool found = false;
-      std::apply(
-          [&](auto&... g) {
-            ((!found && g.name == name ? (found = true, apply_group_node(g, *entry.value, file), 0) : 0), ...);
-          },
-          groups_);
-      if (!found) throw unknown(name, Source::file(file, *entry.key));
+    if constexpr (all_tabled) {
+      table_.apply_file(root, file, options_, provenance_);
+    } else {
+      if (!detail::check_config_root(root, file)) return;
+      for (const auto& entry : detail::map_entries(root)) {
+        const std::string& name = entry.name;
+        bool found = false;
+        std::apply(
+            [&](auto&... g) {
+              ((!found && g.name == name ? (found = true, apply_group_node(g, *entry.value, file), 0) : 0), ...);
+            },
+            groups_);
+        if (!found) throw unknown(name, Source::file(file, *entry.key));
+      }
     }
   }
 
   // One value from a flag (--trainer.max_epochs 3) or an environment variable.
   void apply_text(const std::string& key, const std::string& text, const Source& src) {
-    const auto dot = key.find('.');
-    const std::string head = key.substr(0, dot);
-    const std::string rest = dot == std::string::npos ? std::string{} : key.substr(dot + 1);
-    bool found = false;
-    std::apply(
-        [&](auto&... g) {
-          ((!found && g.name == head ? (found = true, apply_group_text(g, rest, key, text, src), 0) : 0), ...);
-        },
-        groups_);
-    if (!found) throw unknown(key, src);
+    if constexpr (all_tabled) {
+      table_.apply_flag(key, text, src, options_, provenance_);
+    } else {
+      const auto dot = key.find('.');
+      const std::string head = key.substr(0, dot);
+      const std::string rest = dot == std::string::npos ? std::string{} : key.substr(dot + 1);
+      bool found = false;
+      std::apply(
+          [&](auto&... g) {
+            ((!found && g.name == head ? (found = true, apply_group_text(g, rest, key, text, src), 0) : 0), ...);
+          },
+          groups_);
+      if (!found) throw unknown(key, src);
+    }
   }
 
   // LightningCLI's default_env: VOLT_TRAINER__MAX_EPOCHS=3 is --trainer.max_epochs 3. A variable
   // that starts like a group (VOLT_TRAINER__...) but names no option is an error.
   void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix) {
-    for (const auto& [key, value, source] : detail::env_values(options_, env, prefix)) apply_text(key, value, source);
-    detail::check_env_names(options_, env, prefix,
-                            std::apply([](const auto&... g) { return std::vector<std::string>{g.name...}; }, groups_));
+    if constexpr (all_tabled) {
+      table_.apply_env(env, prefix, options_, provenance_);
+    } else {
+      for (const auto& [key, value, source] : detail::env_values(options_, env, prefix)) apply_text(key, value, source);
+      detail::check_env_names(options_, env, prefix,
+                              std::apply([](const auto&... g) { return std::vector<std::string>{g.name...}; }, groups_));
+    }
   }
 
   static std::string env_name(const std::string& prefix, const std::string& key) { return detail::env_name(prefix, key); }
@@ -229,9 +281,13 @@ class Config {
   // The configuration as YAML, in LightningCLI's layout: groups in order, fields in declaration
   // order, two-space indentation, PyYAML's scalars.
   std::string yaml() const {
-    std::string out;
-    std::apply([&](const auto&... g) { (emit_group(out, g), ...); }, groups_);
-    return out;
+    if constexpr (all_tabled) {
+      return table_.yaml();
+    } else {
+      std::string out;
+      std::apply([&](const auto&... g) { (emit_group(out, g), ...); }, groups_);
+      return out;
+    }
   }
 
  private:

@@ -90,6 +90,14 @@ struct callback_options<Cb> {
   using type = typename Cb::Options;
 };
 
+// Whether a callback's options go into the option table (none: nothing to add).
+template <class Cb>
+constexpr bool tabled_callback() {
+  using O = typename callback_options<Cb>::type;
+  if constexpr (std::is_same_v<O, std::monostate>) return true;
+  else return tableable<O>();
+}
+
 template <class M, class D, class LoaderHook, class StepHook>
 constexpr bool has_step() {
   using L = loader_or_void_t<D, LoaderHook>;
@@ -143,6 +151,17 @@ VOLT_INLINE bool writes_config();
 VOLT_INLINE std::filesystem::path prepare_config_path(const std::filesystem::path& dir, const Settings& settings);
 VOLT_INLINE void write_text(const std::filesystem::path& path, const std::string& text);
 
+// LightningCLI::parse's type-independent part for a TabledConfig `config` of the values: the
+// aliases, the subcommand, then --help, or the layers (--config files, the environment, flags).
+struct ParseResult {
+  Subcommand subcommand = Subcommand::fit;
+  std::optional<std::string> output{};
+  std::map<std::string, std::string> provenance{};
+};
+VOLT_INLINE ParseResult parse_tabled(TabledConfig& config, std::vector<std::string> args,
+                                     const std::map<std::string, std::string>& env, std::string_view program,
+                                     const Settings& settings);
+
 }  // namespace detail
 
 template <class TrainerT, class OptimizerChoice = void>
@@ -180,8 +199,57 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   explicit LightningCLI(Values defaults = {}, Settings settings = {}, P precision = P{})
       : defaults_(std::move(defaults)), settings_(std::move(settings)), precision_(std::move(precision)) {}
 
+  // Whether every group goes into the option table (no optimizer choice, every options struct of
+  // the table's field types): the configuration is then a TabledConfig, parsed by non-template code.
+  static constexpr bool tabled = detail::tableable<TrainerOptions>() && detail::tableable<model_options>() &&
+                                 detail::tableable<data_options>() && (detail::tabled_callback<Cbs>() && ...) &&
+                                 std::is_void_v<OptimizerChoice>;
+
   // The configuration of `values` (the groups refer to it).
   static auto config_of(Values& v) {
+    if constexpr (tabled) {
+      TabledConfig config;
+      config.add("seed_everything", v.seed_everything);
+      config.add("trainer", v.trainer);
+      config.add("model", v.model);
+      config.add("data", v.data);
+      add_callback_groups(config, v, std::index_sequence_for<Cbs...>{});
+      config.add("ckpt_path", v.ckpt_path);
+      return config;
+    } else {
+      return config_of_groups(v);
+    }
+  }
+
+  // args: the command line without the program name. Throws cli::Error.
+  Parsed parse(std::vector<std::string> args, const std::map<std::string, std::string>& env = {},
+               std::string_view program = "prog") const {
+    if constexpr (tabled) {
+      Parsed out;
+      out.values = defaults_;
+      auto config = config_of(out.values);
+      auto result = detail::parse_tabled(config, std::move(args), env, program, settings_);
+      out.subcommand = result.subcommand;
+      out.output = std::move(result.output);
+      out.provenance = std::move(result.provenance);
+      return out;
+    } else {
+      return parse_groups(std::move(args), env, program);
+    }
+  }
+
+ private:
+  template <std::size_t... I>
+  static void add_callback_groups(TabledConfig& config, Values& v, std::index_sequence<I...>) {
+    (add_callback_group<Cbs>(config, std::get<I>(v.callbacks)), ...);
+  }
+  template <class Cb, class O>
+  static void add_callback_group(TabledConfig& config, O& options) {
+    if constexpr (!std::is_same_v<O, std::monostate>) config.add(std::string(component_name<Cb>::value), options);
+  }
+
+  // A configuration with a group the table does not hold: cli::Config's templates walk it.
+  static auto config_of_groups(Values& v) {
     auto groups = std::tuple_cat(
         std::tuple<Named<SeedEverything>, Named<TrainerOptions>, Named<model_options>, Named<data_options>>{
             {"seed_everything", v.seed_everything}, {"trainer", v.trainer}, {"model", v.model}, {"data", v.data}},
@@ -190,9 +258,8 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     return std::apply([](auto&... g) { return Config(g...); }, groups);
   }
 
-  // args: the command line without the program name. Throws cli::Error.
-  Parsed parse(std::vector<std::string> args, const std::map<std::string, std::string>& env = {},
-               std::string_view program = "prog") const {
+  Parsed parse_groups(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+                     std::string_view program) const {
     args = detail::with_aliases(std::move(args), settings_);
     Parsed out;
     out.values = defaults_;
@@ -212,25 +279,26 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
     return out;
   }
 
+ public:
   // Parses, then runs the subcommand; `after(outcome, trainer, model, data)` runs after it when
   // given. Returns the program's exit status: 0, 2 for a configuration error, 1 when the run failed.
   template <class After = std::nullptr_t>
   int run(int argc, char** argv, After&& after = nullptr) const {
     std::vector<std::string> args(argv + 1, argv + argc);
     const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "prog";
-    std::optional<Parsed> parsed;
+    Parsed parsed;  // not a std::optional<Parsed>: its layers would be instantiated for every CLI
     try {
       parsed = parse(std::move(args), detail::environment(settings_.env_prefix), program);
     } catch (const Error& e) {
       std::cerr << e.what() << std::endl;
       return 2;
     }
-    if (parsed->output) {
-      std::cout << *parsed->output << std::flush;
+    if (parsed.output) {
+      std::cout << *parsed.output << std::flush;
       return 0;
     }
     try {
-      execute(*parsed, std::forward<After>(after));
+      execute(parsed, std::forward<After>(after));
     } catch (const Error& e) {
       std::cerr << e.what() << std::endl;
       return 2;
@@ -356,8 +424,7 @@ class LightningCLI<Trainer<M, D, S, P, Cbs...>, OptimizerChoice> {
   std::filesystem::path save_config(trainer_type& trainer, Parsed& parsed) const {
     if (!detail::writes_config()) return {};
     const auto path = detail::prepare_config_path(trainer.log_dir(), settings_);
-    Values copy = parsed.values;
-    detail::write_text(path, config_of(copy).yaml());
+    detail::write_text(path, config_of(parsed.values).yaml());  // config_of only reads them
     return path;
   }
 

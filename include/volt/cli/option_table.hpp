@@ -120,13 +120,11 @@ struct OptionEntry {
 // The entries of the tabled groups, each group's root followed by its fields, depth first.
 class OptionTable {
  public:
-  // Walks `value` once: the group `name`'s root and, for a struct, its fields.
+  // Walks `value` once: the group `name`'s root and, for a struct, its fields. Defined below the
+  // class, not inline, so that `extern template` keeps a TU from walking volt's own options
+  // structs again (cli/options_reflection.hpp; volt::compiled walks them once).
   template <class T>
-  void add_group(const std::string& name, T& value) {
-    static_assert(detail::tableable<T>());
-    if constexpr (detail::HanaStruct<T>) add_fields(push_heading(no_parent, name.c_str()), value);
-    else add_leaf(no_parent, name.c_str(), value);
-  }
+  void add_group(const std::string& name, T& value);
 
   const std::vector<OptionEntry>& entries() const noexcept { return entries_; }
 
@@ -148,6 +146,23 @@ class OptionTable {
                               std::map<std::string, std::string>& provenance) const;
   // The group as YAML at `indent`.
   VOLT_INLINE void emit(std::size_t index, std::string& out, int indent) const;
+
+  // ---- a whole configuration whose groups are all tabled: cli::Config's layers and output ----
+  // (the groups are then the table's roots, in order; errors as cli::Config's own walk gives them).
+
+  // A parsed config file: a mapping of group names.
+  VOLT_INLINE void apply_file(const YAML::Node& root, const std::string& file, const std::vector<OptionInfo>& options,
+                              std::map<std::string, std::string>& provenance) const;
+  // A flag's (or an environment variable's) value for `key` (group.field...).
+  VOLT_INLINE void apply_flag(const std::string& key, const std::string& text, const Source& src,
+                              const std::vector<OptionInfo>& options,
+                              std::map<std::string, std::string>& provenance) const;
+  // The <prefix>_* variables of `env` that name options, then the check of the others.
+  VOLT_INLINE void apply_env(const std::map<std::string, std::string>& env, const std::string& prefix,
+                             const std::vector<OptionInfo>& options,
+                             std::map<std::string, std::string>& provenance) const;
+  // Every group as YAML, in order.
+  VOLT_INLINE std::string yaml() const;
 
  private:
   static constexpr std::size_t no_parent = static_cast<std::size_t>(-1);
@@ -186,6 +201,19 @@ class OptionTable {
 
   std::vector<OptionEntry> entries_;
 };
+
+template <class T>
+void OptionTable::add_group(const std::string& name, T& value) {
+  static_assert(detail::tableable<T>());
+  if constexpr (detail::HanaStruct<T>) add_fields(push_heading(no_parent, name.c_str()), value);
+  else add_leaf(no_parent, name.c_str(), value);
+}
+
+#if defined(VOLT_SEPARATE_COMPILATION)
+// The groups every LightningCLI has besides the structs: compiled once (cli/impl/option_table.ipp).
+extern template void OptionTable::add_group(const std::string&, SeedEverything&);
+extern template void OptionTable::add_group(const std::string&, std::optional<std::string>&);
+#endif
 
 }  // namespace volt::cli
 

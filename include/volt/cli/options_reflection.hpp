@@ -8,6 +8,7 @@
 // BOOST_HANA struct) and a constructor taking it, and a `static constexpr std::string_view
 // cli_name = "my_callback";` or a specialization of volt::cli::component_name.
 #include <array>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -19,6 +20,7 @@
 #include <volt/callbacks/model_checkpoint.hpp>
 #include <volt/callbacks/on_exception_checkpoint.hpp>
 #include <volt/callbacks/timer.hpp>
+#include <volt/cli/option_table.hpp>
 #include <volt/cli/value.hpp>
 #include <volt/core/trainer_options.hpp>
 #include <volt/data/fashion_mnist.hpp>
@@ -81,5 +83,19 @@ struct datamodule_options {
   using type = typename D::Options;
 };
 template <> struct datamodule_options<data::FashionMNIST> { using type = data::FashionMNISTOptions; };
+
+#if defined(VOLT_SEPARATE_COMPILATION)
+// The walk of each of these structs into the CLI's option table (hana's accessors, one lambda per
+// field) does not depend on the program: compiled once, in volt::compiled (impl/src_cli.hpp).
+extern template void OptionTable::add_group(const std::string&, TrainerOptions&);
+extern template void OptionTable::add_group(const std::string&, ModelCheckpoint::Options&);
+extern template void OptionTable::add_group(const std::string&, EarlyStopping::Options&);
+extern template void OptionTable::add_group(const std::string&, LearningRateMonitor::Options&);
+extern template void OptionTable::add_group(const std::string&, Timer::Options&);
+extern template void OptionTable::add_group(const std::string&, OnExceptionCheckpoint::Options&);
+extern template void OptionTable::add_group(const std::string&, loggers::CSVLoggerOptions&);
+extern template void OptionTable::add_group(const std::string&, loggers::TensorBoardLoggerOptions&);
+extern template void OptionTable::add_group(const std::string&, data::FashionMNISTOptions&);
+#endif
 
 }  // namespace volt::cli

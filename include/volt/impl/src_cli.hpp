@@ -13,3 +13,19 @@
 #include <volt/cli/impl/lightning_cli.ipp>
 #include <volt/cli/impl/value.ipp>
 #include <volt/cli/impl/option_table.ipp>
+
+// volt's own options structs, walked into the CLI's option table once here (extern template in
+// <volt/cli/options_reflection.hpp>).
+#include <volt/cli/options_reflection.hpp>
+
+namespace volt::cli {
+template void OptionTable::add_group(const std::string&, TrainerOptions&);
+template void OptionTable::add_group(const std::string&, ModelCheckpoint::Options&);
+template void OptionTable::add_group(const std::string&, EarlyStopping::Options&);
+template void OptionTable::add_group(const std::string&, LearningRateMonitor::Options&);
+template void OptionTable::add_group(const std::string&, Timer::Options&);
+template void OptionTable::add_group(const std::string&, OnExceptionCheckpoint::Options&);
+template void OptionTable::add_group(const std::string&, loggers::CSVLoggerOptions&);
+template void OptionTable::add_group(const std::string&, loggers::TensorBoardLoggerOptions&);
+template void OptionTable::add_group(const std::string&, data::FashionMNISTOptions&);
+}  // namespace volt::cli

@@ -78,10 +78,10 @@ class CSVLogger {
   // Adds to the hyperparameters logged so far and rewrites hparams.yaml.
   template <class HParams>
   void log_hyperparams(const HParams& params) {
-    hparams_.update(reflect::to_hparams(params));
-    start();
-    write_file_atomically(log_dir() / hparams_file_name, reflect::hparams_yaml(hparams_));
+    log_hparam_dict(reflect::to_hparams(params));
   }
+  // The same once the values are a dict (type-independent: compiled once in fast mode).
+  VOLT_INLINE void log_hparam_dict(const reflect::HParamDict& flat);
 
   // Writes the buffered rows to metrics.csv.
   VOLT_INLINE void save();

@@ -94,28 +94,19 @@ class TensorBoardLogger {
 
   template <class HParams>
   void log_hyperparams(const HParams& params) {
-    log_hyperparams(params, default_hp_metric_ ? std::map<std::string, double>{{"hp_metric", -1.0}}
-                                               : std::map<std::string, double>{});
+    log_hparam_dict(reflect::to_hparams(params));
   }
 
   // Lightning's log_hyperparams(params, metrics): `metrics` name the columns of the HParams
   // table and are logged as scalars at step 0.
   template <class HParams>
   void log_hyperparams(const HParams& params, const std::map<std::string, double>& metrics) {
-    const reflect::HParamDict flat = reflect::to_hparams(params);  // to_hparams already flattens nested structs
-    hparams_.update(flat);
-    if (metrics.empty()) return;
-    reflect::HParamDict shown;
-    for (const auto& [key, value] : flat)  // Lightning's _sanitize_params: None -> "None"
-      shown.set(key, std::holds_alternative<std::monostate>(value) ? reflect::HParamValue{std::string("None")} : value);
-    log_metrics(metrics, 0);
-    std::vector<std::string> metric_names;
-    for (const auto& [name, value] : metrics) metric_names.push_back(name);
-    auto& w = writer();
-    w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::experiment_summary(shown, metric_names)));
-    w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::session_start_info_summary(shown)));
-    w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::session_end_info_summary()));
+    log_hparam_dict(reflect::to_hparams(params), metrics);  // to_hparams already flattens nested structs
   }
+
+  // log_hyperparams' work once the values are a dict (type-independent: compiled once in fast mode).
+  VOLT_INLINE void log_hparam_dict(const reflect::HParamDict& flat);  // with default_hp_metric's hp_metric
+  VOLT_INLINE void log_hparam_dict(const reflect::HParamDict& flat, const std::map<std::string, double>& metrics);
 
   VOLT_INLINE void save();
 

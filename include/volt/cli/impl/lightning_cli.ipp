@@ -179,4 +179,24 @@ VOLT_INLINE std::filesystem::path prepare_config_path(const std::filesystem::pat
 
 VOLT_INLINE void write_text(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
 
+VOLT_INLINE ParseResult parse_tabled(TabledConfig& config, std::vector<std::string> args,
+                                     const std::map<std::string, std::string>& env, std::string_view program,
+                                     const Settings& settings) {
+  args = with_aliases(std::move(args), settings);
+  ParseResult out;
+  const auto [subcommand, first] = pick_subcommand(args, settings);
+  out.subcommand = subcommand;
+  const auto arguments = split_arguments(args, first, config.options());
+  if (arguments.help) {
+    out.output = help_text(program, settings, config.options());
+    return out;
+  }
+  for (const auto& file : arguments.files) config.apply_file(*load_config_file(file), file);
+  if (settings.default_env) config.apply_env(env, settings.env_prefix);
+  for (const auto& [key, value] : arguments.flags) config.apply_text(key, value, {"command line --" + key});
+  out.provenance = config.provenance();
+  if (arguments.print_config) out.output = config.yaml();
+  return out;
+}
+
 }  // namespace volt::cli::detail

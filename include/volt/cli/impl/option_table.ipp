@@ -143,6 +143,8 @@ template void OptionTable::push_leaf(std::size_t, const char*, std::optional<dou
 template void OptionTable::push_leaf(std::size_t, const char*, std::optional<std::string>*);
 template void OptionTable::push_leaf(std::size_t, const char*, std::optional<std::filesystem::path>*);
 template void OptionTable::push_leaf(std::size_t, const char*, std::optional<detail::Seconds>*);
+template void OptionTable::add_group(const std::string&, SeedEverything&);
+template void OptionTable::add_group(const std::string&, std::optional<std::string>&);
 #endif
 
 VOLT_INLINE std::size_t OptionTable::root(std::string_view name) const {
@@ -206,6 +208,45 @@ VOLT_INLINE void OptionTable::apply_text(std::size_t root, const std::string& ke
   } else {
     apply_node(index, *owned, key, src.where, options, provenance);
   }
+}
+
+VOLT_INLINE void OptionTable::apply_file(const YAML::Node& root, const std::string& file,
+                                         const std::vector<OptionInfo>& options,
+                                         std::map<std::string, std::string>& provenance) const {
+  if (!detail::check_config_root(root, file)) return;
+  for (const auto& entry : detail::map_entries(root)) {
+    const std::size_t index = this->root(entry.name);
+    if (index == entries_.size()) throw detail::unknown_key(options, entry.name, Source::file(file, *entry.key));
+    apply_node(index, *entry.value, entry.name, file, options, provenance);
+  }
+}
+
+VOLT_INLINE void OptionTable::apply_flag(const std::string& key, const std::string& text, const Source& src,
+                                         const std::vector<OptionInfo>& options,
+                                         std::map<std::string, std::string>& provenance) const {
+  const auto dot = key.find('.');
+  const std::size_t index = root(std::string_view(key).substr(0, dot));
+  if (index == entries_.size()) throw detail::unknown_key(options, key, src);
+  const std::string rest = dot == std::string::npos ? std::string{} : key.substr(dot + 1);
+  apply_text(index, key, rest, text, src, options, provenance);
+}
+
+VOLT_INLINE void OptionTable::apply_env(const std::map<std::string, std::string>& env, const std::string& prefix,
+                                        const std::vector<OptionInfo>& options,
+                                        std::map<std::string, std::string>& provenance) const {
+  for (const auto& [key, value, source] : detail::env_values(options, env, prefix))
+    apply_flag(key, value, source, options, provenance);
+  std::vector<std::string> groups;
+  for (const auto& e : entries_)
+    if (e.depth == 0) groups.push_back(e.name);
+  detail::check_env_names(options, env, prefix, groups);
+}
+
+VOLT_INLINE std::string OptionTable::yaml() const {
+  std::string out;
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].depth == 0) emit(i, out, 0);
+  return out;
 }
 
 VOLT_INLINE void OptionTable::emit(std::size_t index, std::string& out, int indent) const {

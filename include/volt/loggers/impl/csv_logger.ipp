@@ -30,6 +30,12 @@ VOLT_INLINE void CSVLogger::log_metrics(const std::map<std::string, double>& met
   if ((step + 1) % flush_every_ == 0) save();
 }
 
+VOLT_INLINE void CSVLogger::log_hparam_dict(const reflect::HParamDict& flat) {
+  hparams_.update(flat);
+  start();
+  write_file_atomically(log_dir() / hparams_file_name, reflect::hparams_yaml(hparams_));
+}
+
 VOLT_INLINE void CSVLogger::save() {
   start();
   if (pending_.empty()) return;

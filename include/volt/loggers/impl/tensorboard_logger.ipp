@@ -142,6 +142,27 @@ VOLT_INLINE void TensorBoardLogger::add_histogram(std::string_view tag, const to
   writer().write_event(tfevents::summary_event(now(), step, tfevents::histogram_summary(tag, xs)));
 }
 
+VOLT_INLINE void TensorBoardLogger::log_hparam_dict(const reflect::HParamDict& flat) {
+  log_hparam_dict(flat, default_hp_metric_ ? std::map<std::string, double>{{"hp_metric", -1.0}}
+                                           : std::map<std::string, double>{});
+}
+
+VOLT_INLINE void TensorBoardLogger::log_hparam_dict(const reflect::HParamDict& flat,
+                                                    const std::map<std::string, double>& metrics) {
+  hparams_.update(flat);
+  if (metrics.empty()) return;
+  reflect::HParamDict shown;
+  for (const auto& [key, value] : flat)  // Lightning's _sanitize_params: None -> "None"
+    shown.set(key, std::holds_alternative<std::monostate>(value) ? reflect::HParamValue{std::string("None")} : value);
+  log_metrics(metrics, 0);
+  std::vector<std::string> metric_names;
+  for (const auto& [name, value] : metrics) metric_names.push_back(name);
+  auto& w = writer();
+  w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::experiment_summary(shown, metric_names)));
+  w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::session_start_info_summary(shown)));
+  w.write_event(tfevents::summary_event(now(), 0, tfevents::hparams::session_end_info_summary()));
+}
+
 VOLT_INLINE void TensorBoardLogger::save() {
   if (!writer_ && !opened_once_) writer();  // Lightning's save() creates the experiment
   if (writer_) writer_->flush();
