@@ -163,6 +163,8 @@ VOLT_INLINE void add_option(std::vector<OptionInfo>& options, const std::string&
 // One line of the YAML output, and a struct's block (`name: {}` when it has no fields).
 VOLT_INLINE void emit_line(std::string& out, int indent, std::string_view name, const std::string& value);
 VOLT_INLINE void emit_block(std::string& out, int indent, std::string_view name, const std::string& body);
+// The dotted keys of `options`, in order (TabledConfig and Config list the same way).
+VOLT_INLINE std::vector<std::string> option_keys(const std::vector<OptionInfo>& options);
 
 }  // namespace detail
 
@@ -178,11 +180,7 @@ class TabledConfig {
   }
 
   const std::vector<OptionInfo>& options() const noexcept { return options_; }
-  std::vector<std::string> keys() const {
-    std::vector<std::string> out;
-    for (const auto& o : options_) out.push_back(o.key);
-    return out;
-  }
+  std::vector<std::string> keys() const { return detail::option_keys(options_); }
   const std::map<std::string, std::string>& provenance() const noexcept { return provenance_; }
   static std::string env_name(const std::string& prefix, const std::string& key) { return detail::env_name(prefix, key); }
   void apply_file(const YAML::Node& root, const std::string& file) {
@@ -215,11 +213,7 @@ class Config {
   }
 
   const std::vector<OptionInfo>& options() const noexcept { return options_; }
-  std::vector<std::string> keys() const {
-    std::vector<std::string> out;
-    for (const auto& o : options_) out.push_back(o.key);
-    return out;
-  }
+  std::vector<std::string> keys() const { return detail::option_keys(options_); }
   // Where each key's value came from (the latest layer that set it).
   const std::map<std::string, std::string>& provenance() const noexcept { return provenance_; }
 

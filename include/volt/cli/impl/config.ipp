@@ -131,6 +131,13 @@ VOLT_INLINE void emit_line(std::string& out, int indent, std::string_view name, 
   out += fmt::format("{}{}: {}\n", std::string(static_cast<std::size_t>(indent), ' '), name, value);
 }
 
+VOLT_INLINE std::vector<std::string> option_keys(const std::vector<OptionInfo>& options) {
+  std::vector<std::string> out;
+  out.reserve(options.size());
+  for (const auto& o : options) out.push_back(o.key);
+  return out;
+}
+
 VOLT_INLINE void emit_block(std::string& out, int indent, std::string_view name, const std::string& body) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   out += body.empty() ? fmt::format("{}{}: {{}}\n", pad, name) : fmt::format("{}{}:\n{}", pad, name, body);
