@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <unistd.h>  // getpid: scratch directories are per process
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -554,7 +555,9 @@ using GoldenTrainer =
     volt::Trainer<EveryHookModel, GoldenData, volt::SingleDevice, volt::precision::FP32, FullRecordingCallback>;
 
 struct GoldenDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / "volt_golden_hooks";
+  // Per process: ctest runs the two golden cases at once, and each removes its directory.
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("volt_golden_hooks_" + std::to_string(::getpid()));
   GoldenDir() { std::filesystem::remove_all(path); }
   ~GoldenDir() { std::filesystem::remove_all(path); }
 };
