@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <unistd.h>  // getpid: scratch directories are per process
 #include <fstream>
 #include <optional>
 #include <string>
@@ -59,8 +58,9 @@ struct All {
 };
 
 std::filesystem::path write_file(const std::string& name, const std::string& text) {
-  // Per process: ctest runs test cases at once, and two may write the same file name.
-  const auto dir = std::filesystem::temp_directory_path() / ("volt_cli_config_test_" + std::to_string(::getpid()));
+  // Under the process's own working directory (tests/main.cpp), removed when the process ends:
+  // ctest runs test cases at once, and two may write the same file name.
+  const auto dir = std::filesystem::current_path() / "volt_cli_config_test";
   std::filesystem::create_directories(dir);
   const auto path = dir / name;
   std::ofstream(path) << text;

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <unistd.h>  // getpid: scratch directories are per process
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -87,9 +86,9 @@ using Trainer = volt::Trainer<Regressor, Data, volt::SingleDevice, volt::precisi
 using CLI = volt::cli::LightningCLI<Trainer>;
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  // Per process: ctest runs test cases at once, and two may use the same name.
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("volt_lightning_cli_test_" + std::to_string(::getpid())) / name;
+  // Under the process's own working directory (tests/main.cpp), removed when the process ends:
+  // ctest runs test cases at once, and two may use the same name.
+  const auto dir = std::filesystem::current_path() / "volt_lightning_cli_test" / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
