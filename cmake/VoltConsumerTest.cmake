@@ -27,8 +27,12 @@ set(build "${work}/build")
 file(REMOVE_RECURSE "${work}")
 file(MAKE_DIRECTORY "${work}")
 
+# Each step runs in the work dir: the consumer, like any volt program with the default
+# default_root_dir, writes lightning_logs/ into its working directory, and the work dir is removed
+# by the next run of this test (ctest's own directory is shared by every test).
 function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE log ERROR_VARIABLE log)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY "${work}" RESULT_VARIABLE rc OUTPUT_VARIABLE log
+                  ERROR_VARIABLE log)
   if(NOT rc EQUAL 0)
     string(REPLACE ";" " " cmd "${ARGN}")
     message("${log}")
