@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <unistd.h>  // getpid: scratch directories are per process
 #include <string>
 #include <vector>
 
@@ -22,9 +21,9 @@ using Calls = std::vector<std::string>;
 
 struct ScratchDir {
   fs::path path;
-  // Per process: ctest runs test cases at once, and two may use the same name.
-  explicit ScratchDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("volt_ckpt_hooks_" + name + "_" + std::to_string(::getpid()))) {
+  // Under the process's own working directory (tests/main.cpp): ctest runs test cases at once,
+  // and two may use the same name.
+  explicit ScratchDir(const std::string& name) : path(fs::current_path() / ("volt_ckpt_hooks_" + name)) {
     fs::remove_all(path);
     fs::create_directories(path);
   }

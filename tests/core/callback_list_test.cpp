@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <unistd.h>  // getpid: scratch directories are per process
 #include <optional>
 #include <string>
 #include <tuple>
@@ -153,7 +152,7 @@ struct CheckpointingModel : ConfiguringModel {
 TEST_CASE("a ModelCheckpoint from configure_callbacks replaces the default one", "[core][callbacks]") {
   Calls calls;
   CheckpointingModel model(&calls);
-  model.dir = std::filesystem::temp_directory_path() / ("volt_configure_callbacks_ckpt_" + std::to_string(::getpid()));
+  model.dir = std::filesystem::current_path() / "volt_configure_callbacks_ckpt";  // the process's own (tests/main.cpp)
   std::filesystem::remove_all(model.dir);
   Data data;
   auto opts = options();

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <unistd.h>  // getpid: scratch directories are per process
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -555,9 +554,9 @@ using GoldenTrainer =
     volt::Trainer<EveryHookModel, GoldenData, volt::SingleDevice, volt::precision::FP32, FullRecordingCallback>;
 
 struct GoldenDir {
-  // Per process: ctest runs the two golden cases at once, and each removes its directory.
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("volt_golden_hooks_" + std::to_string(::getpid()));
+  // Under the process's own working directory (tests/main.cpp): ctest runs the two golden cases
+  // at once, and each removes its directory.
+  std::filesystem::path path = std::filesystem::current_path() / "volt_golden_hooks";
   GoldenDir() { std::filesystem::remove_all(path); }
   ~GoldenDir() { std::filesystem::remove_all(path); }
 };
